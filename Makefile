@@ -1,0 +1,43 @@
+# fangfan — set-up, demo and tests. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := var/demo-county
+DEMO_COUNTY ?= 341225
+DEMO_HOUSEHOLDS ?= 3000
+export FANGFAN_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: install demo test test-sqlite test-pg bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p var
+	FANGFAN_DEBUG=1 $(BIN)/fangfan migrate --no-input -v 0
+	@if [ ! -f $(DEMO_DIR)/households.csv ]; then \
+	  $(BIN)/fangfan generate $(DEMO_DIR) --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1; fi
+	FANGFAN_DEBUG=1 $(BIN)/fangfan import $(DEMO_DIR)
+	FANGFAN_DEBUG=1 $(BIN)/fangfan demo_users --county $(DEMO_COUNTY)
+	FANGFAN_DEBUG=1 $(BIN)/fangfan runserver 127.0.0.1:8000
+
+# The whole suite on SQLite, then on PostgreSQL when FANGFAN_TEST_PG is set
+# or a server answers on 127.0.0.1:5432.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	@if [ -n "$$FANGFAN_TEST_PG" ] || $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
+	  echo "== PostgreSQL =="; \
+	  DATABASE_URL=$${FANGFAN_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -m "not slow"; \
+	else echo "PostgreSQL not reachable: skipped the PostgreSQL run"; fi
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, with the state before and after. Append-only: nothing updates
+    or deletes these rows. A household's history is its events (household_key)."""
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_name = models.CharField("操作人", max_length=150, blank=True)
+    action = models.CharField("操作", max_length=60)
+    object_type = models.CharField("对象类型", max_length=60)
+    object_key = models.CharField("对象", max_length=80)
+    household_key = models.CharField("户编号", max_length=64, blank=True, db_index=True)
+    region_code = models.CharField("区划代码", max_length=12, blank=True, db_index=True)
+    before = models.JSONField("修改前", null=True, blank=True)
+    after = models.JSONField("修改后", null=True, blank=True)
+    comment = models.TextField("说明", blank=True)
+    batch = models.CharField("批次", max_length=40, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["object_type", "object_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type}:{self.object_key}"

@@ -1,0 +1,49 @@
+"""Audit rows: written inside the caller's transaction, never on their own."""
+from __future__ import annotations
+
+from typing import Any
+
+from fangfan.audit.models import AuditEvent
+
+
+def _actor_name(actor) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "username", str(actor))
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    object_type: str,
+    object_key: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    household_key: str = "",
+    region_code: str = "",
+    comment: str = "",
+    batch: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=_actor_name(actor),
+        action=action,
+        object_type=object_type,
+        object_key=str(object_key),
+        household_key=household_key,
+        region_code=region_code,
+        before=before,
+        after=after,
+        comment=comment,
+        batch=batch,
+    )
+
+
+def audit_bulk(*, actor, rows: list[dict[str, Any]], batch: str = "", batch_size: int = 5000) -> int:
+    """Many audit rows at once (imports, screening), same transaction as the data."""
+    name = _actor_name(actor)
+    actor_obj = actor if getattr(actor, "pk", None) else None
+    events = [AuditEvent(actor=actor_obj, actor_name=name, batch=batch, **row) for row in rows]
+    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)

@@ -1,0 +1,145 @@
+"""The household file (一户一档): households, members, income years, measures.
+
+Field names and code values follow fangfan.common.tables / codes (data.md). Money is
+integer fen. Changes go through services (which write history); nothing here has logic."""
+from django.db import models
+
+from fangfan.common import codes as C
+
+
+def _choices(codelist: C.CodeList):
+    return list(codelist.items)
+
+
+class Household(models.Model):
+    household_number = models.CharField("户编号", max_length=64, unique=True)
+    village = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="households", db_column="village_code"
+    )
+    household_type = models.CharField("户类型", max_length=10, choices=_choices(C.HOUSEHOLD_TYPE))
+    phone = models.CharField("联系电话", max_length=40, blank=True)
+    relocated = models.BooleanField("易地搬迁", default=False)
+    housing_safe = models.BooleanField("住房安全")
+    water_safe = models.BooleanField("饮水安全")
+    category = models.CharField("监测对象类别", max_length=20, blank=True, choices=_choices(C.CATEGORY))
+    identified_on = models.DateField("识别日期", null=True, blank=True)
+    eliminated_on = models.DateField("风险消除日期", null=True, blank=True)
+    declared_risks = models.CharField("致贫返贫风险", max_length=200, blank=True, help_text="codes joined by ;")
+    former_dibao_tekun = models.BooleanField("曾享受低保特困", default=False)
+    last_visit_on = models.DateField("最近回访日期", null=True, blank=True)
+    nl_town_house = models.BooleanField("城镇购房", default=False)
+    nl_car = models.BooleanField("小轿车", default=False)
+    nl_machinery = models.BooleanField("工程机械或大型农机具", default=False)
+    nl_luxury_property = models.BooleanField("高价房车", default=False)
+    nl_large_deposits = models.BooleanField("大额存款证券", default=False)
+    nl_company = models.BooleanField("企业法人股东", default=False)
+    nl_employs_others = models.BooleanField("长期雇工", default=False)
+    nl_costly_school = models.BooleanField("高费择校", default=False)
+    nl_wealthy_supporter = models.BooleanField("赡养人高收入", default=False)
+    nl_misconduct = models.BooleanField("违法违规或高消费", default=False)
+    nl_idle = models.BooleanField("有劳力不劳动", default=False)
+    nl_refuses_check = models.BooleanField("拒绝资产核查", default=False)
+    nl_absent = models.BooleanField("长期不在辖区", default=False)
+    extra = models.JSONField("其他列", default=dict, blank=True)
+    # Optimistic locking: every write checks and bumps it.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["household_number"]
+        indexes = [models.Index(fields=["village", "household_type"]), models.Index(fields=["category"])]
+
+    def __str__(self) -> str:
+        return self.household_number
+
+    @property
+    def is_monitored(self) -> bool:
+        return bool(self.category) and self.eliminated_on is None
+
+
+class Member(models.Model):
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
+    name = models.CharField("姓名", max_length=60)
+    id_number = models.CharField("证件号码", max_length=18, unique=True)
+    birth_date = models.DateField("出生日期")
+    sex = models.CharField("性别", max_length=1, choices=[("M", "男"), ("F", "女")])
+    relation = models.CharField("与户主关系", max_length=30, choices=_choices(C.RELATION))
+    status = models.CharField("人员状态", max_length=12, choices=_choices(C.MEMBER_STATUS), default="normal")
+    health = models.CharField("健康状况", max_length=80, blank=True, help_text="codes joined by ;")
+    disability_grade = models.CharField("残疾等级", max_length=2, blank=True, choices=_choices(C.DISABILITY_GRADE))
+    disability_kind = models.CharField("残疾类别", max_length=20, blank=True, choices=_choices(C.DISABILITY_KIND))
+    labor = models.CharField("劳动技能", max_length=12, blank=True, choices=_choices(C.LABOR))
+    schooling = models.CharField("在校情况", max_length=24, choices=_choices(C.SCHOOLING), default="not_in_school")
+    months_worked = models.PositiveSmallIntegerField("务工月数", default=0)
+    medical_insurance = models.BooleanField("参加基本医保", default=True)
+    dibao = models.BooleanField("低保", default=False)
+    tekun = models.BooleanField("特困", default=False)
+    nl_public_payroll = models.BooleanField("财政供养", default=False)
+    nl_village_head = models.BooleanField("村主干", default=False)
+    extra = models.JSONField("其他列", default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["household_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IncomeYear(models.Model):
+    """收支表: one row per household and measurement year; amounts in fen."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="incomes")
+    year = models.PositiveSmallIntegerField("年度")
+    wage = models.BigIntegerField("工资性收入", default=0)
+    business_income = models.BigIntegerField("生产经营性收入", default=0)
+    business_cost = models.BigIntegerField("生产经营性支出", default=0)
+    property_income = models.BigIntegerField("财产性收入", default=0)
+    transfer_income = models.BigIntegerField("转移性收入", default=0)
+    basic_pension = models.BigIntegerField("其中:基础养老金", default=0)
+    veteran_benefits = models.BigIntegerField("其中:抚恤优待金", default=0)
+    disability_allowances = models.BigIntegerField("其中:两残补贴", default=0)
+    guaranteed_dividend = models.BigIntegerField("其中:保底收益", default=0)
+    dibao_payment = models.BigIntegerField("其中:低保金", default=0)
+    tekun_payment = models.BigIntegerField("其中:特困供养金", default=0)
+    insurance_claims = models.BigIntegerField("理赔收入", default=0)
+    compliant_oop = models.BigIntegerField("合规自付支出", default=0)
+    education_expense = models.BigIntegerField("教育支出", default=0)
+    other_rigid_expense = models.BigIntegerField("其他刚性支出", default=0)
+    decline_reasons = models.CharField("减收原因", max_length=60, blank=True, help_text="codes joined by ;")
+    extra = models.JSONField("其他列", default=dict, blank=True)
+
+    class Meta:
+        ordering = ["household_id", "-year"]
+        constraints = [models.UniqueConstraint(fields=["household", "year"], name="income_year_unique")]
+
+
+class Measure(models.Model):
+    """帮扶措施 of a household (catalogue codes M01-M99)."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="measures")
+    measure_code = models.CharField("措施类别", max_length=4, choices=_choices(C.MEASURE))
+    content = models.CharField("措施内容", max_length=200, blank=True)
+    started_on = models.DateField("开始日期")
+    status = models.CharField("状态", max_length=12, choices=_choices(C.MEASURE_STATUS))
+    responsible_unit = models.CharField("责任单位", max_length=100, blank=True)
+    extra = models.JSONField("其他列", default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["household_id", "started_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "measure_code", "started_on"], name="measure_unique")
+        ]
+
+
+class ImportBatch(models.Model):
+    """One run of `fangfan import`: what was read and what changed."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor_name = models.CharField(max_length=150)
+    source = models.TextField()
+    summary = models.JSONField(default=dict)
