@@ -1,0 +1,260 @@
+"""Raw interchange strings → canonical typed values, vectorised in Polars.
+
+For each column kind of fangfan.common.tables this gives the typed expression and a reason
+expression: null when the cell is fine, else why not (Chinese). Nothing loops over rows.
+Money is parsed from the text (never via float) into integer fen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from fangfan.common import codes as C
+from fangfan.common.tables import Column
+from fangfan.regions.codes import is_known_county
+
+SEPARATORS = "[" + re.escape(C.MULTI_SEPARATORS) + "]"
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))  # 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2
+ID_CHECK = "10X98765432"
+MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+DATE_FORMATS = "YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD或Excel日期"
+
+DTYPES = {
+    "str": pl.String,
+    "village_code": pl.String,
+    "id_number": pl.String,
+    "code": pl.String,
+    "multi": pl.List(pl.String),
+    "bool": pl.Boolean,
+    "date": pl.Date,
+    "money": pl.Int64,
+    "int": pl.Int64,
+    "year": pl.Int64,
+}
+
+
+@dataclass
+class Converted:
+    value: pl.Expr  # canonical typed value
+    reason: pl.Expr  # String: null when fine
+    multi_bad: bool = False  # reason names unknown items: refine per bad row with unknown_items()
+
+
+def default_expr(col: Column) -> pl.Expr:
+    dtype = DTYPES[col.kind]
+    if col.kind == "multi":
+        return pl.lit([] if col.default is None else list(col.default), dtype=dtype)
+    return pl.lit(col.default, dtype=dtype)
+
+
+def _labels(col: Column) -> str:
+    return "、".join(label for _, label in col.codelist.items)
+
+
+def _lower_lookup(col: Column) -> dict[str, str]:
+    return {k.lower(): v for k, v in col.codelist.lookup().items()}
+
+
+def _reasons(*pairs: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
+    """First matching (condition, reason), else null."""
+    expr = None
+    for cond, reason in pairs:
+        reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+        expr = pl.when(cond).then(reason_expr) if expr is None else expr.when(cond).then(reason_expr)
+    return expr.otherwise(pl.lit(None, dtype=pl.String))
+
+
+def convert(col: Column, raw: pl.Expr) -> Converted:
+    """`raw` is the stripped cell text, null when empty."""
+    empty = raw.is_null()
+    required = (empty, f"{col.zh}不能为空") if col.required else (pl.lit(False), "")
+    kind = col.kind
+    default = default_expr(col)
+
+    if kind == "str":
+        return Converted(raw, _reasons(required))
+
+    if kind == "code":
+        mapped = raw.str.to_lowercase().replace_strict(_lower_lookup(col), default=None, return_dtype=pl.String)
+        bad = ~empty & mapped.is_null()
+        return Converted(
+            pl.when(empty).then(default).otherwise(mapped),
+            _reasons(required, (bad, f"不是有效的{col.zh}(可填: {_labels(col)})")),
+        )
+
+    if kind == "multi":
+        order = col.codelist.order()
+        to_index = {k: order[code] for k, code in _lower_lookup(col).items()}
+        to_code = {i: code for code, i in order.items()}
+        items = (
+            raw.str.replace_all(SEPARATORS, ";")
+            .str.split(";")
+            .list.eval(pl.element().str.strip_chars())
+            .list.eval(pl.element().filter(pl.element() != ""))
+        )
+        indexes = items.list.eval(
+            pl.element().str.to_lowercase().replace_strict(to_index, default=-1, return_dtype=pl.Int64)
+        )
+        bad = ~empty & indexes.list.contains(-1)
+        # Codes in code-list order without duplicates, so equal sets compare equal.
+        codes = indexes.list.unique().list.sort().list.eval(
+            pl.element().replace_strict(to_code, default=None, return_dtype=pl.String)
+        )
+        value = pl.when(empty).then(default).when(bad).then(pl.lit(None, dtype=DTYPES["multi"])).otherwise(codes)
+        return Converted(value, _reasons(required, (bad, f"含有无效的{col.zh}")), multi_bad=True)
+
+    if kind == "bool":
+        low = raw.str.to_lowercase()
+        yes, no = low.is_in(sorted(C.YES_VALUES)), low.is_in(sorted(C.NO_VALUES))
+        value = pl.when(empty).then(default).when(yes).then(True).when(no).then(False).otherwise(None)
+        return Converted(value, _reasons(required, (~empty & ~yes & ~no, "应填是或否")))
+
+    if kind == "date":
+        value = parse_date_expr(raw)
+        return Converted(
+            pl.when(empty).then(default).otherwise(value),
+            _reasons(
+                required,
+                (~empty & value.is_null(), f"无法识别的日期(应为{DATE_FORMATS})"),
+                (~empty & ((value < MIN_DATE) | (value > MAX_DATE)), "日期超出范围(1900-2100年)"),
+            ),
+        )
+
+    if kind == "money":
+        fen, shape_ok, too_many_decimals = parse_money_expr(raw)
+        value = pl.when(empty).then(default).otherwise(fen)
+        limit = []
+        if col.min_value is not None:
+            limit.append((~empty & (fen < col.min_value * 100), "金额不能为负数" if col.min_value == 0 else f"金额不能小于{col.min_value}元"))
+        return Converted(
+            value,
+            _reasons(
+                required,
+                (~empty & too_many_decimals, "金额最多两位小数"),
+                (~empty & ~shape_ok, "不是金额(单位元,最多两位小数)"),
+                (~empty & fen.is_null(), "金额过大"),
+                *limit,
+            ),
+        )
+
+    if kind in ("int", "year"):
+        pattern = r"^\d{4}(\.0+)?$" if kind == "year" else r"^[+-]?\d+(\.0+)?$"
+        shape_ok = raw.str.contains(pattern)
+        number = pl.when(shape_ok).then(raw.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False))
+        value = pl.when(empty).then(default).otherwise(number)
+        pairs = [required, (~empty & (~shape_ok | number.is_null()), "应为4位年份(YYYY)" if kind == "year" else "应为整数")]
+        if col.min_value is not None or col.max_value is not None:
+            low = col.min_value if col.min_value is not None else -(2**62)
+            high = col.max_value if col.max_value is not None else 2**62
+            pairs.append((~empty & ((number < low) | (number > high)), f"应在{low}到{high}之间"))
+        return Converted(value, _reasons(*pairs))
+
+    if kind == "village_code":
+        return Converted(raw, _reasons(required, *village_code_checks(raw)))
+
+    if kind == "id_number":
+        value = raw.str.to_uppercase()
+        return Converted(value, _reasons(required, *id_number_checks(value)))
+
+    raise ValueError(f"unknown column kind {kind}")
+
+
+def unknown_items(col: Column, text: str) -> list[str]:
+    lookup = _lower_lookup(col)
+    items = [i.strip() for i in re.split(SEPARATORS, text)]
+    return [i for i in items if i and i.lower() not in lookup]
+
+
+def multi_reason(col: Column, text: str) -> str:
+    bad = "、".join(f"「{i}」" for i in unknown_items(col, text))
+    return f"{bad}不是有效的{col.zh}(可填: {_labels(col)})"
+
+
+# ---------------------------------------------------------------- dates
+
+
+def parse_date_expr(raw: pl.Expr) -> pl.Expr:
+    """YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYY年M月D日, YYYYMMDD, or an Excel serial date
+    (five digits, optionally with a time fraction); a trailing midnight time is ignored."""
+    text = raw.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+    dashed = (
+        text.str.replace(r"^(\d{4})(\d{2})(\d{2})$", "$1-$2-$3")
+        .str.replace(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$", "$1-$2-$3")
+        .str.replace_all(r"[/.]", "-")
+    )
+    calendar = pl.when(dashed.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
+        dashed.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    )
+    # Four-digit numbers are taken for years, not serials (serial 2026 would be 1905-07-18).
+    serial = pl.when(text.str.contains(r"^\d{5}(\.\d+)?$")).then(
+        pl.lit(_EXCEL_EPOCH) + pl.duration(days=text.str.replace(r"\.\d+$", "").cast(pl.Int64, strict=False))
+    )
+    return pl.coalesce(calendar, serial)
+
+
+# ---------------------------------------------------------------- money
+
+
+def parse_money_expr(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(fen or null, text has the shape of an amount, more than two decimals) — on strings only."""
+    clean = raw.str.replace_all(r"[,，¥￥元\s]", "")
+    shape_ok = clean.str.contains(r"^[+-]?\d+(\.\d*)?$")
+    parts = clean.str.extract_groups(r"^([+-]?)(\d+)(?:\.(\d*))?$")
+    sign, whole, frac = parts.struct.field("1"), parts.struct.field("2"), parts.struct.field("3").fill_null("")
+    too_many = shape_ok & (frac.str.len_chars() > 2)
+    # 15 integer digits keep fen well inside Int64.
+    fits = whole.str.len_chars() <= 15
+    fen = whole.cast(pl.Int64, strict=False) * 100 + frac.str.pad_end(2, "0").str.slice(0, 2).cast(pl.Int64, strict=False)
+    fen = pl.when(sign == "-").then(-fen).otherwise(fen)
+    fen = pl.when(shape_ok & ~too_many & fits).then(fen)
+    return fen, shape_ok, too_many
+
+
+# ---------------------------------------------------------------- codes
+
+
+def village_code_checks(code: pl.Expr) -> list[tuple[pl.Expr, pl.Expr | str]]:
+    digits = code.str.contains(r"^\d{12}$")
+    county = code.str.slice(0, 6)
+    return [
+        (code.is_not_null() & ~digits, "村代码应为12位数字"),
+        (
+            code.is_not_null() & digits & ~county.map_batches(_known_counties, return_dtype=pl.Boolean),
+            pl.concat_str([pl.lit("村代码前6位「"), county, pl.lit("」不是GB/T 2260县级行政区划代码")]),
+        ),
+        (code.is_not_null() & digits & (code.str.slice(9, 3) == "000"), "不是村级代码(后3位不能为000)"),
+    ]
+
+
+def _known_counties(prefixes: pl.Series) -> pl.Series:
+    # Few distinct counties per file: look each up once.
+    known = {p for p in prefixes.drop_nulls().unique().to_list() if is_known_county(p)}
+    return prefixes.is_in(sorted(known)).fill_null(False)
+
+
+def id_number_checks(number: pl.Expr) -> list[tuple[pl.Expr, str]]:
+    shape_ok = number.str.contains(r"^\d{17}[0-9X]$")
+    total = pl.sum_horizontal(
+        [number.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)]
+    )
+    expected = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), default=None, return_dtype=pl.String)
+    born = id_birth_date(number)
+    present = number.is_not_null()
+    return [
+        (present & ~shape_ok, "证件号码应为18位(末位可为X)"),
+        (present & (number.str.slice(17, 1) != expected), "证件号码校验位错误"),
+        (present & (born.is_null() | (born < MIN_DATE) | (born > MAX_DATE)), "证件号码中的出生日期无效"),
+    ]
+
+
+def id_birth_date(number: pl.Expr) -> pl.Expr:
+    return number.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
+
+
+def id_sex(number: pl.Expr) -> pl.Expr:
+    digit = number.str.slice(16, 1).cast(pl.Int64, strict=False)
+    return pl.when(digit.is_null()).then(None).when(digit % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F"))

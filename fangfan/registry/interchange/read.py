@@ -1,0 +1,380 @@
+"""Read interchange files (data.md) into canonical typed frames, with every problem at once.
+
+`read_interchange(path)` takes a folder of CSV files (and/or XLSX workbooks) or one XLSX
+workbook and returns the tables as canonical frames (fangfan.common.tables) plus a list of
+problems, each naming file, spreadsheet row, column as written, value (IDs masked) and a
+Chinese reason. Validation is vectorised in Polars; Python only builds the Problem objects of
+bad rows. Nothing is written anywhere: the caller imports only when `result.ok`.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from fangfan.common import ids
+from fangfan.common.money import format_yuan
+from fangfan.common.tables import TABLES, TRANSFER_ITEMS, Table
+from fangfan.registry.interchange import convert as cv
+from fangfan.registry.interchange.sources import (
+    ROW,
+    RawTable,
+    SourceError,
+    not_a_table_reason,
+    read_csv_table,
+    read_xlsx_tables,
+    table_for_name,
+)
+
+REQUIRED_TABLES = ("households", "members")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None
+    column: str | None
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" 第{self.row}行"
+        if self.column:
+            where += f" {self.column}"
+        if self.value:
+            where += f"「{self.value}」"
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ReadResult:
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ---------------------------------------------------------------- public entry
+
+
+def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
+    path = Path(path)
+    result = ReadResult()
+    raws: dict[str, RawTable] = {}
+    order: dict[str, int] = {}  # file label → position, to sort problems file by file
+    with _progress(progress) as step:
+        for label, raw_or_reason in _load_sources(path, step):
+            order.setdefault(label, len(order))
+            if isinstance(raw_or_reason, str):
+                result.problems.append(Problem(label, None, None, "", raw_or_reason))
+                continue
+            raw = raw_or_reason
+            name = raw.table.name
+            if name in raws:
+                result.problems.append(
+                    Problem(label, None, None, "", f"与「{raws[name].label}」是同一张表({raw.table.zh}),只能提供一次")
+                )
+                continue
+            raws[name] = raw
+        for name in REQUIRED_TABLES:
+            if name not in raws:
+                table = TABLES[name]
+                result.problems.append(Problem(path.name, None, None, "", f"缺少{table.zh}({table.name})"))
+        checked: dict[str, _Checked] = {}
+        for name in TABLES:
+            if name in raws:
+                step(f"检查 {raws[name].label}")
+                checked[name] = _convert_table(raws[name], result.problems)
+        step("检查表间关系")
+        _cross_checks(checked, result.problems)
+    for name, chk in checked.items():
+        result.tables[name] = chk.typed
+        result.sources[name] = chk.raw.label
+        result.extra_columns[name] = [chk.raw.headers[c] for c in chk.raw.extra]
+    result.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row if p.row is not None else 0))
+    return result
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _load_sources(path: Path, step) -> Iterator[tuple[str, RawTable | str]]:
+    if not path.exists():
+        yield path.name or str(path), "路径不存在"
+        return
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file()
+            and p.suffix.lower() in (".csv", ".xlsx")
+            and not p.name.startswith((".", "~$"))  # hidden files, Excel lock files
+        )
+    for file in files:
+        step(f"读取 {file.name}")
+        suffix = file.suffix.lower()
+        try:
+            if suffix == ".xlsx":
+                tables, sheet_problems = read_xlsx_tables(file)
+                for label, reason in sheet_problems:
+                    yield label, reason
+                for raw in tables:
+                    yield raw.label, raw
+            elif suffix == ".csv":
+                table = table_for_name(file.stem)
+                if table is None:
+                    yield file.name, not_a_table_reason()
+                else:
+                    yield file.name, read_csv_table(file, table)
+            else:
+                yield file.name, "应为文件夹、CSV文件或XLSX工作簿"
+        except SourceError as exc:
+            yield file.name, exc.reason
+
+
+@contextmanager
+def _progress(enabled: bool):
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda message: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("读取数据…") as status:
+        yield lambda message: status.update(message)
+
+
+# ---------------------------------------------------------------- one table
+
+
+@dataclass
+class _Checked:
+    raw: RawTable
+    typed: pl.DataFrame  # canonical frame + extras + _row
+    text: pl.DataFrame  # stripped cell text by key (for problem values) + _row, same row order
+
+    def header(self, key: str) -> str:
+        return self.raw.headers.get(key) or self.raw.table.column(key).zh
+
+    def has(self, key: str) -> bool:
+        return key in self.raw.headers
+
+
+def _problem(chk: _Checked, row: int | None, key: str | None, value: object, reason: str) -> Problem:
+    text = "" if value is None else str(value)
+    if key == "id_number":
+        text = ids.mask(text)
+    return Problem(chk.raw.label, row, chk.header(key) if key else None, text, reason)
+
+
+def _convert_table(raw: RawTable, problems: list[Problem]) -> _Checked:
+    table: Table = raw.table
+    frame = raw.frame
+    for written in raw.duplicate_headers:
+        problems.append(Problem(raw.label, raw.header_row, written, "", "列名重复(只读取第一列)"))
+    values, reasons, multi = [], [], {}
+    for col in table.columns:
+        if col.key in frame.columns:
+            conv = cv.convert(col, pl.col(col.key))
+            values.append(conv.value.alias(col.key))
+            reasons.append(conv.reason.alias(f"__e_{col.key}"))
+            if conv.multi_bad:
+                multi[col.key] = col
+        else:
+            if col.required:
+                problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
+            values.append(cv.default_expr(col).alias(col.key))
+    present = [c.key for c in table.columns if c.key in frame.columns]
+    staged = frame.select(
+        pl.col(ROW),
+        *[pl.col(k).alias(f"__t_{k}") for k in present],
+        *values,
+        *reasons,
+        *[pl.col(x) for x in raw.extra],
+    )
+    for col in table.columns:
+        err = f"__e_{col.key}"
+        if err not in staged.columns:
+            continue
+        bad = staged.filter(pl.col(err).is_not_null()).select(ROW, f"__t_{col.key}", err)
+        for row, value, reason in bad.iter_rows():
+            if col.key in multi and reason.startswith("含有无效"):
+                reason = cv.multi_reason(col, value)
+            problems.append(Problem(raw.label, row, raw.headers.get(col.key, col.zh), _masked(col.key, value), reason))
+    derived = []
+    if table.name == "members":
+        number = pl.col("id_number")
+        valid = pl.col("__e_id_number").is_null() if "__e_id_number" in staged.columns else pl.lit(False)
+        derived = [
+            pl.when(valid).then(cv.id_birth_date(number)).alias("birth_date"),
+            pl.when(valid).then(cv.id_sex(number)).alias("sex"),
+        ]
+    typed = staged.select(*table.keys, *derived, *raw.extra, ROW)
+    text = staged.select(ROW, *[pl.col(f"__t_{k}").alias(k) for k in present])
+    return _Checked(raw, typed, text)
+
+
+def _masked(key: str, value: object) -> str:
+    text = "" if value is None else str(value)
+    return ids.mask(text) if key == "id_number" else text
+
+
+# ---------------------------------------------------------------- across rows and tables
+
+
+def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> None:
+    households = checked.get("households")
+    members = checked.get("members")
+    known_ids = None
+    if households is not None and households.has("household_id"):
+        known_ids = households.typed.get_column("household_id").drop_nulls().unique()
+        _duplicates(households, ["household_id"], "household_id", "户编号重复", problems)
+        _household_dates(households, problems)
+        if members is not None and members.has("household_id"):
+            with_members = members.typed.get_column("household_id").drop_nulls().unique()
+            lonely = households.typed.filter(
+                pl.col("household_id").is_not_null() & ~pl.col("household_id").is_in(with_members.implode())
+            )
+            for row, hid in lonely.select(ROW, "household_id").iter_rows():
+                problems.append(_problem(households, row, "household_id", hid, "人表中没有该户的成员"))
+    for name in ("members", "incomes", "measures"):
+        chk = checked.get(name)
+        if chk is None or known_ids is None or not chk.has("household_id"):
+            continue
+        orphans = chk.typed.filter(
+            pl.col("household_id").is_not_null() & ~pl.col("household_id").is_in(known_ids.implode())
+        )
+        for row, hid in orphans.select(ROW, "household_id").iter_rows():
+            problems.append(_problem(chk, row, "household_id", hid, "户编号在户表中不存在"))
+    if members is not None:
+        _member_checks(members, problems)
+    incomes = checked.get("incomes")
+    if incomes is not None:
+        _duplicates(incomes, ["household_id", "year"], "year", "同一户同一年度的收支重复", problems)
+        _transfer_items(incomes, problems)
+    measures = checked.get("measures")
+    if measures is not None:
+        _duplicates(
+            measures, ["household_id", "measure_code", "started_on"], "measure_code", "同一户同一措施同一开始日期重复", problems
+        )
+    villages = checked.get("villages")
+    if villages is not None:
+        _duplicates(villages, ["village_code"], "village_code", "村代码重复", problems)
+
+
+def _duplicates(chk: _Checked, keys: list[str], report_key: str, reason: str, problems: list[Problem]) -> None:
+    """Every row of a repeated key, naming the other rows."""
+    if not all(chk.has(k) for k in keys):
+        return
+    frame = chk.typed.select(*keys, ROW).filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
+    dup = frame.filter(pl.struct(keys).is_duplicated())
+    if dup.is_empty():
+        return
+    rows_of = dup.group_by(keys).agg(pl.col(ROW).sort().alias("rows"))
+    bad = dup.join(rows_of, on=keys, nulls_equal=True).sort(ROW)
+    texts = chk.text.select(ROW, pl.col(report_key).alias("__v"))
+    bad = bad.join(texts, on=ROW, how="left")
+    for row, rows, value in bad.select(ROW, "rows", "__v").iter_rows():
+        others = "、".join(str(r) for r in rows if r != row)
+        problems.append(_problem(chk, row, report_key, value, f"{reason}(另见第{others}行)"))
+
+
+def _household_dates(chk: _Checked, problems: list[Problem]) -> None:
+    t = chk.typed.join(chk.text.select(ROW, *[pl.col(k).alias(f"__v_{k}") for k in ("identified_on", "eliminated_on") if chk.has(k)]), on=ROW, how="left")
+    if chk.has("category"):
+        missing = t.filter(pl.col("category").is_not_null() & pl.col("identified_on").is_null())
+        if chk.has("identified_on"):
+            missing = missing.filter(pl.col("__v_identified_on").is_null())  # unparseable ones are reported already
+        for (row,) in missing.select(ROW).iter_rows():
+            problems.append(_problem(chk, row, "identified_on", "", "已填监测对象类别时识别日期不能为空"))
+    if chk.has("eliminated_on"):
+        early = t.filter(pl.col("eliminated_on") < pl.col("identified_on"))
+        for row, value, identified in early.select(ROW, "__v_eliminated_on", "identified_on").iter_rows():
+            problems.append(_problem(chk, row, "eliminated_on", value, f"风险消除日期早于识别日期({identified.isoformat()})"))
+        if chk.has("category"):
+            stray = t.filter(pl.col("eliminated_on").is_not_null() & pl.col("category").is_null())
+            for row, value in stray.select(ROW, "__v_eliminated_on").iter_rows():
+                problems.append(_problem(chk, row, "eliminated_on", value, "未填监测对象类别,不应有风险消除日期"))
+
+
+def _member_checks(chk: _Checked, problems: list[Problem]) -> None:
+    if chk.has("id_number"):
+        _duplicate_ids(chk, problems)
+    if not (chk.has("household_id") and chk.has("relation")):
+        return
+    t = chk.typed.filter(pl.col("household_id").is_not_null())
+    per_household = (
+        t.with_columns(
+            normal=pl.col("status") == "normal",
+            head=(pl.col("status") == "normal") & (pl.col("relation") == "head"),
+        )
+        .group_by("household_id")
+        .agg(
+            first_row=pl.col(ROW).min(),
+            n_normal=pl.col("normal").sum(),
+            # A member whose relation or status could not be read is reported already; the
+            # household's head count would only repeat that problem.
+            unreadable=(pl.col("relation").is_null() | pl.col("status").is_null()).any(),
+            first_normal_row=pl.col(ROW).filter(pl.col("normal")).min(),
+            head_rows=pl.col(ROW).filter(pl.col("head")).sort(),
+        )
+        .filter(~pl.col("unreadable"))
+        .sort("first_row")
+    )
+    texts = dict(chk.text.select(ROW, "relation").iter_rows()) if chk.has("relation") else {}
+    for hid, first_row, n_normal, _, first_normal, heads in per_household.iter_rows():
+        if n_normal == 0:
+            problems.append(_problem(chk, first_row, "status", "", f"户{hid}没有人员状态为正常的成员"))
+        elif not heads:
+            problems.append(_problem(chk, first_normal, "relation", texts.get(first_normal), f"户{hid}的正常成员中没有户主"))
+        elif len(heads) > 1:
+            listed = "、".join(str(r) for r in heads)
+            for row in heads:
+                problems.append(
+                    _problem(chk, row, "relation", texts.get(row), f"户{hid}有{len(heads)}个户主(第{listed}行),应只有一个")
+                )
+
+
+def _duplicate_ids(chk: _Checked, problems: list[Problem]) -> None:
+    t = chk.typed.select(ROW, "id_number", "household_id").filter(pl.col("id_number").is_not_null())
+    dup = t.filter(pl.col("id_number").is_duplicated())
+    if dup.is_empty():
+        return
+    groups = dup.group_by("id_number").agg(pl.struct(ROW, "household_id").sort_by(ROW).alias("others"))
+    bad = dup.join(groups, on="id_number").sort(ROW)
+    for row, number, _, others in bad.iter_rows():
+        where = "、".join(
+            f"第{o[ROW]}行(户{o['household_id'] or '?'})" for o in others if o[ROW] != row
+        )
+        problems.append(_problem(chk, row, "id_number", number, f"证件号码重复: 与{where}相同"))
+
+
+def _transfer_items(chk: _Checked, problems: list[Problem]) -> None:
+    if not chk.has("transfer_income") or not any(chk.has(k) for k in TRANSFER_ITEMS):
+        return
+    t = chk.typed.with_columns(__items=pl.sum_horizontal([pl.col(k) for k in TRANSFER_ITEMS], ignore_nulls=False))
+    over = t.filter(pl.col("__items") > pl.col("transfer_income"))
+    texts = chk.text.select(ROW, pl.col("transfer_income").alias("__v"))
+    over = over.join(texts, on=ROW, how="left")
+    for row, value, items, transfer in over.select(ROW, "__v", "__items", "transfer_income").iter_rows():
+        problems.append(
+            _problem(
+                chk,
+                row,
+                "transfer_income",
+                value,
+                f"其中6项合计{format_yuan(items)}元超过转移性收入{format_yuan(transfer)}元",
+            )
+        )

@@ -1,0 +1,263 @@
+"""Interchange files → raw all-string frames, one per table, with spreadsheet row numbers.
+
+Finds which table a file or sheet holds (by its name, Chinese or English), decodes CSV
+(UTF-8 with or without BOM, else GB18030), and finds the header row by its column names so
+that title rows and merged header cells above it are skipped. No value is validated here.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from fangfan.common.tables import TABLES, Table
+
+HEADER_SCAN_ROWS = 20
+ROW = "_row"
+
+
+class SourceError(Exception):
+    """A file that cannot be read at all (reason in Chinese)."""
+
+    def __init__(self, reason: str, row: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.row = row
+
+
+@dataclass
+class RawTable:
+    table: Table
+    label: str  # file name or "workbook.xlsx:户表", used in problems
+    header_row: int  # spreadsheet row number of the header
+    frame: pl.DataFrame  # String columns named by key (known) or by header (extra), plus Int64 _row
+    headers: dict[str, str] = field(default_factory=dict)  # column name in frame → header as written
+    extra: list[str] = field(default_factory=list)  # unknown columns, header as written
+    duplicate_headers: list[str] = field(default_factory=list)  # known columns given twice (second ignored)
+
+
+def normalise_header(text: str) -> str:
+    """Drop all whitespace, full-width colon → ':', English keys case-insensitive."""
+    return re.sub(r"\s+", "", text).replace("：", ":").lower()
+
+
+def header_lookup(table: Table) -> dict[str, str]:
+    """Every accepted header spelling (normalised) → column key."""
+    lookup: dict[str, str] = {}
+    # Bare names under a merged "其中" cell ("基础养老金") are the weakest spelling: added first so
+    # that an exact header of another column wins.
+    for col in table.columns:
+        if ":" in col.zh:
+            lookup[normalise_header(col.zh.split(":", 1)[1])] = col.key
+    for col in table.columns:
+        lookup[normalise_header(col.zh)] = col.key
+        lookup[normalise_header(col.key)] = col.key
+        for alias in col.aliases:
+            lookup[normalise_header(alias)] = col.key
+    return lookup
+
+
+def table_for_name(stem: str) -> Table | None:
+    name = normalise_header(stem)
+    for table in TABLES.values():
+        if name in (table.name, normalise_header(table.zh)):
+            return table
+    return None
+
+
+def _find_header(records: list[list[str]], lookup: dict[str, str]) -> int | None:
+    """Index of the record holding the most known headers (at least two), the first on ties."""
+    best, best_count = None, 1
+    for i, record in enumerate(records):
+        count = len({lookup[h] for h in (normalise_header(c) for c in record if c) if h in lookup})
+        if count > best_count:
+            best, best_count = i, count
+    return best
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _finish(table: Table, label: str, header_row: int, header: list[str], frame: pl.DataFrame) -> RawTable:
+    """Positional string columns → named, stripped columns; entirely empty rows dropped."""
+    lookup = header_lookup(table)
+    positional = [c for c in frame.columns if c != ROW]
+    names: list[str | None] = []
+    headers: dict[str, str] = {}
+    extra: list[str] = []
+    duplicates: list[str] = []
+    for i, name in enumerate(positional):
+        written = (header[i] if i < len(header) else "").strip()
+        key = lookup.get(normalise_header(written)) if written else None
+        if key is not None:
+            if key in headers:
+                duplicates.append(written)
+                names.append(None)
+                continue
+            headers[key] = written
+            names.append(key)
+            continue
+        if not written:
+            # An unnamed column is kept only when it holds something.
+            if frame.get_column(name).str.strip_chars().replace("", None).null_count() == frame.height:
+                names.append(None)
+                continue
+            written = f"列{_column_letter(i)}"
+        unique, n = written, 2
+        while unique in headers or unique in (c.key for c in table.columns):
+            unique, n = f"{written}_{n}", n + 1
+        headers[unique] = written
+        extra.append(unique)
+        names.append(unique)
+    selected = [
+        pl.col(old).str.strip_chars().replace("", None).alias(new)
+        for old, new in zip(positional, names)
+        if new is not None
+    ]
+    out = frame.select([*selected, pl.col(ROW)])
+    value_columns = [c for c in out.columns if c != ROW]
+    if value_columns:
+        out = out.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in value_columns]))
+    return RawTable(table, label, header_row, out, headers, extra, duplicates)
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def decode_csv(data: bytes) -> tuple[str, bytes]:
+    """(text, UTF-8 bytes without BOM). UTF-8 is tried strictly first, then GB18030 (⊇ GBK)."""
+    try:
+        text = data.decode("utf-8-sig")
+        return text, data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise SourceError("无法识别文件编码(应为UTF-8或GB18030/GBK)") from exc
+    return text, text.encode("utf-8")
+
+
+def read_csv_table(path: Path, table: Table) -> RawTable:
+    text, payload = decode_csv(path.read_bytes())
+    label = path.name
+    # Physical line numbers: a spreadsheet shows each CSV line as a row.
+    head = text[: 1 << 16]
+    reader = csv.reader(io.StringIO(head, newline=""))
+    records: list[list[str]] = []
+    ends: list[int] = []  # line number at which each record ends
+    try:
+        for record in itertools.islice(reader, HEADER_SCAN_ROWS):
+            records.append(record)
+            ends.append(reader.line_num)
+    except csv.Error as exc:
+        raise SourceError(f"CSV格式错误: {exc}") from exc
+    index = _find_header(records, header_lookup(table))
+    if index is None:
+        raise SourceError(f"前{HEADER_SCAN_ROWS}行中找不到表头(至少两个已知列名)")
+    lines_before = ends[index - 1] if index else 0
+    header_row = lines_before + 1
+    header_end = ends[index]
+    try:
+        frame = pl.read_csv(
+            payload,
+            has_header=True,
+            skip_lines=lines_before,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise SourceError(f"CSV格式错误: {exc}") from exc
+    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
+    frame = frame.with_columns(pl.int_range(header_end + 1, header_end + 1 + frame.height, dtype=pl.Int64).alias(ROW))
+    return _finish(table, label, header_row, records[index], frame)
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def cell_text(value: object) -> str:
+    """A calamine cell as the text a user would have typed."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        # 15 significant digits hide binary noise such as 0.30000000000000004.
+        return format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _column_texts(rows: list[list[object]], width: int) -> list[list[str]]:
+    columns = []
+    for j in range(width):
+        column = [row[j] if j < len(row) else "" for row in rows]
+        columns.append([v if type(v) is str else cell_text(v) for v in column])
+    return columns
+
+
+def read_xlsx_tables(path: Path) -> tuple[list[RawTable], list[tuple[str, str]]]:
+    """(tables read, [(label, reason)] for sheets that are not tables or cannot be read)."""
+    import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # corrupt or password-protected workbooks
+        raise SourceError(f"无法打开XLSX文件: {exc}") from exc
+    tables: list[RawTable] = []
+    problems: list[tuple[str, str]] = []
+    for sheet_name in workbook.sheet_names:
+        label = f"{path.name}:{sheet_name}"
+        try:
+            rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            problems.append((label, f"无法读取工作表: {exc}"))
+            continue
+        table = table_for_name(sheet_name)
+        if table is None:
+            if any(cell_text(v).strip() for row in rows for v in row):
+                problems.append((label, not_a_table_reason()))
+            continue  # empty default sheets ("Sheet2") are harmless
+        head = [[cell_text(v) for v in row] for row in rows[:HEADER_SCAN_ROWS]]
+        index = _find_header(head, header_lookup(table))
+        if index is None:
+            problems.append((label, f"前{HEADER_SCAN_ROWS}行中找不到表头(至少两个已知列名)"))
+            continue
+        header = head[index]
+        data = rows[index + 1 :]
+        width = max([len(header), *(len(r) for r in data[:1])])
+        columns = _column_texts(data, width)
+        frame = pl.DataFrame(
+            {f"c{j}": col for j, col in enumerate(columns)},
+            schema={f"c{j}": pl.String for j in range(width)},
+        )
+        # to_python(skip_empty_area=False) starts at A1, so list index + 1 is the sheet row.
+        frame = frame.with_columns(pl.int_range(index + 2, index + 2 + frame.height, dtype=pl.Int64).alias(ROW))
+        tables.append(_finish(table, label, index + 1, header, frame))
+    return tables, problems
+
+
+def not_a_table_reason() -> str:
+    names = "、".join(f"{t.zh}({t.name})" for t in TABLES.values())
+    return f"不是可识别的表(应为: {names})"
