@@ -1,0 +1,122 @@
+"""The evaluation pipeline: canonical tables → one result row per household.
+
+``evaluate_tables`` is a pure function over DataFrames (no global state; rows ordered by
+household_id) so the Spark engine can call it per county partition. ``format_results`` turns
+the typed result into the `evaluate` contract's text (rules.md): yuan with two decimals,
+booleans true/false, empty strings for empty, codes joined by ";".
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from fangfan.policy import explain
+from fangfan.policy.frame import household_frame, latest_year, parameter_frame, with_parameters, yuan_text
+from fangfan.policy.rules import pipeline
+
+# The `evaluate` contract's columns, in order (rules.md).
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "household_id",
+    "village_code",
+    "household_size",
+    "net_income",
+    "monitoring_income",
+    "per_capita_income",
+    "income_line",
+    "below_line",
+    "hardship",
+    "candidate_category",
+    "detected_risks",
+    "whole_household_no_labor",
+    "negative_list_hits",
+    "elimination",
+    "elimination_failed",
+    "warning_color",
+    "dibao_unserved",
+    "per_capita_dibao_income",
+    "low_income_class",
+    "single_person_dibao",
+    "visit_due_on",
+    "visit_overdue",
+    "explanation",
+)
+# Extra columns written after the contract's (useful for what-if and reviews).
+EXTRA_COLUMNS: tuple[str, ...] = ("year", "as_of", "household_type", "category", "dibao_line", "elimination_line")
+RESULT_COLUMNS = OUTPUT_COLUMNS + EXTRA_COLUMNS
+
+MONEY_COLUMNS = frozenset(
+    {"net_income", "monitoring_income", "per_capita_income", "income_line", "per_capita_dibao_income",
+     "dibao_line", "elimination_line"}
+)
+
+
+def _params(params):
+    if params is None:
+        from fangfan.policy.params import ParameterSet
+
+        return ParameterSet.load()
+    return params
+
+
+def evaluate_frame(
+    tables: dict[str, pl.DataFrame], *, as_of: dt.date, year: int | None = None, params=None
+) -> pl.LazyFrame:
+    """The full lazy frame: household facts, p_* parameters and every rule column."""
+    params = _params(params)
+    if year is None:
+        year = latest_year(tables)
+    households = tables["households"]
+    codes = households.get_column("village_code").cast(pl.String).drop_nulls().unique().to_list()
+    param_table = parameter_frame(params, codes, as_of)
+    lf = with_parameters(household_frame(tables, year=year, as_of=as_of), param_table)
+    lf = pipeline(lf, param_table.negative_items)
+    return lf.with_columns(
+        explain.explanation_expr().alias("explanation"),
+        pl.col("p_income_line").alias("income_line"),
+        pl.col("p_dibao_line").alias("dibao_line"),
+        pl.col("p_elim_line").alias("elimination_line"),
+    ).sort("household_id")
+
+
+def evaluate_tables(
+    tables: dict[str, pl.DataFrame], *, as_of: dt.date, year: int | None = None, params=None
+) -> pl.DataFrame:
+    """Typed results, one row per household ordered by household_id, columns RESULT_COLUMNS:
+    money Int64 fen, booleans Boolean, dates Date, categories String (null = none),
+    code lists String joined by ";" ("" = none)."""
+    return evaluate_frame(tables, as_of=as_of, year=year, params=params).select(RESULT_COLUMNS).collect()
+
+
+def format_results(results: pl.DataFrame) -> pl.DataFrame:
+    """Typed results → all-text frame of the contract (same column order)."""
+    exprs = []
+    for name, dtype in results.schema.items():
+        c = pl.col(name)
+        if name in MONEY_COLUMNS:
+            e = yuan_text(c)
+        elif dtype == pl.Boolean:
+            e = pl.when(c).then(pl.lit("true")).otherwise(pl.lit("false"))
+        elif dtype == pl.Date:
+            e = c.dt.strftime("%Y-%m-%d").fill_null("")
+        else:
+            e = c.cast(pl.String).fill_null("")
+        exprs.append(e.alias(name))
+    return results.select(exprs)
+
+
+def explain_household(
+    tables: dict[str, pl.DataFrame], household_id: str, *, as_of: dt.date, year: int | None = None, params=None
+) -> dict:
+    """The full structured explanation of one household (see explain.explain_row). The
+    household is evaluated as a frame of one row through the same pipeline."""
+    one = {
+        name: (df.filter(pl.col("household_id") == household_id) if "household_id" in df.columns else df)
+        for name, df in tables.items()
+    }
+    if one["households"].height == 0:
+        raise KeyError(household_id)
+    if year is None:
+        year = latest_year(tables)
+    row = evaluate_frame(one, as_of=as_of, year=year, params=params).collect().row(0, named=True)
+    return explain.explain_row(row)

@@ -1,0 +1,107 @@
+"""Monitoring (防止返贫致贫监测): M1 below line, M2 hardship, M3 candidate category,
+M4 whole household without labour, M5 detected risks, M6 negative list."""
+from __future__ import annotations
+
+import polars as pl
+
+from fangfan.common import codes as C
+from fangfan.policy.frame import PPM
+
+COLUMNS = (
+    "below_line",
+    "hardship_rigid",
+    "hardship_drop",
+    "hardship",
+    "candidate_category",
+    "whole_household_no_labor",
+    "detected_risks",
+    "negative_list_hits",
+)
+
+# Negative-list items (profiles.md): item id → the nl_* facts of which any one is a hit.
+# Member facts are "any 正常 member" (any_nl_*); household facts are the nl_* columns.
+NEGATIVE_ITEMS: dict[str, tuple[str, ...]] = {
+    "S1": ("any_nl_public_payroll", "nl_company"),
+    "S2": ("nl_luxury_property", "nl_machinery", "nl_large_deposits"),
+    "S3": ("nl_wealthy_supporter",),
+    "S4": ("nl_misconduct",),
+    "S5": ("nl_idle",),
+    "S6": ("nl_refuses_check",),
+    "S7": ("nl_absent",),
+    "N1": ("any_nl_public_payroll",),
+    "N2": ("any_nl_village_head",),
+    "N3": ("nl_town_house",),
+    "N4": ("nl_car", "nl_machinery"),
+    "N5": ("nl_company", "nl_employs_others"),
+    "N6": ("nl_costly_school",),
+}
+
+
+def _detected(code: str) -> pl.Expr | None:
+    c = pl.col
+    return {
+        "R01": c("any_serious_illness"),
+        "R03": c("any_severe_disability"),
+        "R02": c("any_dropout"),
+        "R10": c("any_dropout"),
+        "R08": ~c("any_able_labor"),
+        "R09": ~c("housing_safe").fill_null(True),
+        "R12": ~c("water_safe").fill_null(True),
+        "R11": c("any_uninsured"),
+    }.get(code)
+
+
+def negative_hit(fields: tuple[str, ...]) -> pl.Expr:
+    expr = pl.lit(False)
+    for fact in fields:
+        expr = expr | pl.col(fact).fill_null(False)
+    return expr
+
+
+def apply(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = None) -> pl.LazyFrame:
+    """negative_items: item id → fact columns, as the parameter data defines them (default:
+    the spec's S and N lists); which items apply is the household's p_negative_items."""
+    negative_items = NEGATIVE_ITEMS if negative_items is None else negative_items
+    c = pl.col
+    has_prev = c("prev_net_income").is_not_null()
+    # M2(a) base: previous-year net income, or the current year's when there is no previous row.
+    base = pl.coalesce(c("prev_net_income"), c("net_income"))
+    lf = lf.with_columns(
+        (c("per_capita_income") < c("p_income_line")).fill_null(False).alias("below_line"),
+        (c("rigid_expense") * PPM > c("p_rigid_ratio") * base).fill_null(False).alias("hardship_rigid"),
+        (has_prev & (c("net_income") * PPM < (PPM - c("p_drop_ratio")) * c("prev_net_income")))
+        .fill_null(False)
+        .alias("hardship_drop"),
+        (c("all_no_labor") & (c("household_size") > 0)).alias("whole_household_no_labor"),
+    )
+    lf = lf.with_columns((c("hardship_rigid") | c("hardship_drop")).alias("hardship"))
+    risk_parts = []
+    declared = c("declared_risks").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    for code in C.RISK.codes:
+        cond = declared.list.contains(code)
+        detected = _detected(code)
+        if detected is not None:
+            cond = cond | detected.fill_null(False)
+        risk_parts.append(pl.when(cond).then(pl.lit(code)))
+    items = c("p_negative_items").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    nl_parts = [
+        pl.when(items.list.contains(item) & negative_hit(fields)).then(pl.lit(item))
+        for item, fields in sorted(negative_items.items(), key=lambda kv: _item_order(kv[0]))
+    ]
+    return lf.with_columns(
+        pl.when(c("below_line") & (c("household_type") == "lifted"))
+        .then(pl.lit("unstable_lifted"))
+        .when(c("below_line") & (c("household_type") == "ordinary"))
+        .then(pl.lit("marginal"))
+        .when(~c("below_line") & c("hardship"))
+        .then(pl.lit("sudden_hardship"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("candidate_category"),
+        pl.concat_str(risk_parts, separator=";", ignore_nulls=True).fill_null("").alias("detected_risks"),
+        pl.concat_str(nl_parts, separator=";", ignore_nulls=True).fill_null("").alias("negative_list_hits"),
+    )
+
+
+def _item_order(item_id: str) -> tuple[str, int, str]:
+    digits = "".join(ch for ch in item_id if ch.isdigit())
+    return (item_id.rstrip("0123456789"), int(digits) if digits else 0, item_id)
