@@ -51,6 +51,16 @@ def to_text_frame(table: Table, frame: pl.DataFrame, extra_columns: list[str] | 
     return frame.select(exprs)
 
 
+# Derived columns of canonical frames that are not file columns.
+_DERIVED = {"birth_date", "sex"}
+
+
+def _extra_columns(table: Table, frame: pl.DataFrame) -> list[str]:
+    """Unknown columns a file brought in (kept, data.md): written back after the known ones."""
+    known = set(table.keys) | _DERIVED
+    return sorted(c for c in frame.columns if c not in known and not c.startswith("_"))
+
+
 def write_tables(tables: dict[str, pl.DataFrame], out: Path, fmt: str | None = None) -> list[Path]:
     """Write canonical frames as CSV files in folder `out` (UTF-8, no BOM) or, when `out` ends in
     .xlsx (or fmt == 'xlsx'), one workbook with one sheet per table named in Chinese."""
@@ -64,7 +74,7 @@ def write_tables(tables: dict[str, pl.DataFrame], out: Path, fmt: str | None = N
         with xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_numbers": False}) as wb:
             text_fmt = wb.add_format({"num_format": "@"})
             for name, frame in ordered:
-                text = to_text_frame(TABLES[name], frame)
+                text = to_text_frame(TABLES[name], frame, _extra_columns(TABLES[name], frame))
                 ws = wb.add_worksheet(TABLES[name].zh)
                 ws.write_row(0, 0, text.columns)
                 for r, row in enumerate(text.iter_rows(), start=1):
@@ -75,6 +85,6 @@ def write_tables(tables: dict[str, pl.DataFrame], out: Path, fmt: str | None = N
     written = []
     for name, frame in ordered:
         path = out / f"{name}.csv"
-        to_text_frame(TABLES[name], frame).write_csv(path)
+        to_text_frame(TABLES[name], frame, _extra_columns(TABLES[name], frame)).write_csv(path)
         written.append(path)
     return written

@@ -1,0 +1,89 @@
+"""Fast bulk writes of Polars frames: COPY on PostgreSQL, executemany on SQLite.
+
+Used by imports and screening inside the caller's transaction; the ORM's bulk_create builds
+a model instance per row, which is too slow for a county's members."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import polars as pl
+from django.db import connection
+
+_CHUNK_ROWS = 50_000
+
+
+def _sqlite_rows(frame: pl.DataFrame) -> list[tuple]:
+    # SQLite stores dates/datetimes as ISO text and booleans as 0/1 (Django's conventions).
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype == pl.Date:
+            exprs.append(col.dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+        elif dtype == pl.Boolean:
+            exprs.append(col.cast(pl.Int8))
+        else:
+            exprs.append(col)
+    return frame.select(exprs).rows()
+
+
+def bulk_insert(table: str, frame: pl.DataFrame) -> int:
+    """Insert every row of `frame` into `table`; column names are the database's."""
+    if frame.height == 0:
+        return 0
+    columns = list(frame.columns)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    if connection.vendor == "postgresql":
+        for start in range(0, frame.height, _CHUNK_ROWS):
+            chunk = frame.slice(start, _CHUNK_ROWS)
+            chunk = chunk.with_columns(
+                [pl.col(n).dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00") for n, t in chunk.schema.items() if isinstance(t, pl.Datetime)]
+            )
+            buffer = io.BytesIO()
+            chunk.write_csv(buffer, include_header=False, null_value="\\N")
+            with connection.cursor() as cursor:
+                raw = cursor.cursor  # psycopg cursor
+                with raw.copy(
+                    f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                ) as copy:
+                    copy.write(buffer.getvalue())
+        return frame.height
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})"
+    with connection.cursor() as cursor:
+        for start in range(0, frame.height, _CHUNK_ROWS):
+            cursor.executemany(sql, _sqlite_rows(frame.slice(start, _CHUNK_ROWS)))
+    return frame.height
+
+
+def fetch_frame(sql: str, params: list | tuple = (), schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Run a SELECT and return its rows as a Polars frame (columns named by the cursor)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    return _typed(rows, names, schema or {})
+
+
+def _typed(rows: list[tuple], names: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    # SQLite returns dates as text and booleans as ints; normalise per target dtype.
+    frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    exprs = []
+    for name in names:
+        target = schema.get(name)
+        col = pl.col(name)
+        if target is None or frame.schema[name] == target:
+            exprs.append(col)
+        elif target == pl.Date and frame.schema[name] == pl.String:
+            exprs.append(col.str.slice(0, 10).str.to_date("%Y-%m-%d"))
+        elif target == pl.Boolean:
+            exprs.append(col.cast(pl.Int8).cast(pl.Boolean) if frame.schema[name] != pl.Boolean else col)
+        else:
+            exprs.append(col.cast(target))
+    return frame.select(exprs)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

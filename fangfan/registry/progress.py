@@ -1,0 +1,33 @@
+"""Progress for long commands: rich on a terminal, silent otherwise (tests, CI, pipes)."""
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+
+from rich.console import Console
+
+
+class Progress:
+    def __init__(self, enabled: bool = True, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def step(self, label: str):
+        if not self.enabled:
+            yield
+            return
+        t0 = time.perf_counter()
+        with self.console.status(f"[bold]{label}…"):
+            yield
+        self.console.log(f"{label} [dim]{time.perf_counter() - t0:.1f}s[/]")
+
+    def done(self, summary) -> None:
+        if self.enabled:
+            self.console.log(f"完成,用时 {time.perf_counter() - self.started:.1f}s")
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

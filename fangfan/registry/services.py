@@ -1,0 +1,567 @@
+"""Writes to the registry. Every write is atomic and leaves history (audit rows) in the same
+transaction; bad input is reported whole and writes nothing."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.db import connection, transaction
+
+from fangfan.audit.services import audit_record
+from fangfan.common.ids import mask
+from fangfan.common.tables import HOUSEHOLDS, INCOMES, MEASURES, MEMBERS, Table
+from fangfan.regions import codes as region_codes
+from fangfan.regions.models import Region
+from fangfan.registry import dbframes
+from fangfan.registry.bulk import _sqlite_rows, bulk_insert, fetch_frame, now_utc
+from fangfan.registry.interchange.read import Problem, ReadResult, read_interchange
+from fangfan.registry.models import ImportBatch
+from fangfan.registry.progress import Progress
+
+_IN_CHUNK = 5_000  # keys per IN (...) query: well under SQLite's parameter limit
+
+
+class ImportRejected(Exception):
+    """The files break data.md's rules: nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} 个问题,未写入任何数据: " + "; ".join(str(p) for p in problems[:5]))
+
+
+@dataclass
+class TablePlan:
+    """What an import does to one table: rows to insert, rows to update (with old values)."""
+
+    name: str
+    inserts: pl.DataFrame
+    updates: pl.DataFrame  # new values + "<col>__old" + "id"
+    unchanged: int
+    compare: list[str]
+
+
+@dataclass
+class ImportSummary:
+    batch: str
+    source: str
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    regions_created: int = 0
+    rows_read: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    check_only: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values()) or self.regions_created > 0
+
+    def as_dict(self) -> dict:
+        return {
+            "batch": self.batch,
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "regions_created": self.regions_created,
+            "seconds": round(self.seconds, 3),
+            "check_only": self.check_only,
+        }
+
+
+# --------------------------------------------------------------------------- reading the database
+
+
+def _chunks(values: list, size: int = _IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _fetch_in(sql_head: str, column: str, keys: list, schema: dict) -> pl.DataFrame:
+    frames = []
+    for chunk in _chunks(keys):
+        placeholders = ", ".join(["%s"] * len(chunk))
+        frames.append(dbframes.normalise_extra(fetch_frame(f"{sql_head} WHERE {column} IN ({placeholders})", chunk, schema)))
+    frames = [f for f in frames if f.height]
+    if not frames:  # the query's own columns, no rows
+        return dbframes.normalise_extra(fetch_frame(f"{sql_head} WHERE 1 = 0", [], schema))
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _existing(table: Table, household_numbers: list[str], member_ids: list[str]) -> pl.DataFrame:
+    """Existing database rows for the households (or member IDs) of the files, in database form."""
+    cols = dbframes.db_columns(table) + ["extra"]
+    schema = {**dbframes.db_schema(table), "id": pl.Int64, "household_number": pl.String}
+    if table.name == "households":
+        head = f"SELECT h.id, {dbframes.select_list('h', cols)} FROM registry_household h"
+        return _fetch_in(head, "h.household_number", household_numbers, schema)
+    head = (
+        f"SELECT t.id, h.household_number, {dbframes.select_list('t', cols)} "
+        f"FROM {dbframes.DB_TABLE[table.name]} t JOIN registry_household h ON h.id = t.household_id"
+    )
+    if table.name == "members":
+        by_household = _fetch_in(head, "h.household_number", household_numbers, schema)
+        by_id = _fetch_in(head, "t.id_number", member_ids, schema)
+        return pl.concat([by_household, by_id], how="vertical_relaxed").unique("id", keep="first")
+    return _fetch_in(head, "h.household_number", household_numbers, schema)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _new_frame(table: Table, result: ReadResult) -> pl.DataFrame:
+    frame = result.tables[table.name]
+    db = dbframes.to_db_frame(table, frame, result.extra_columns.get(table.name, []))
+    if table.name != "households":
+        db = db.with_columns(frame["household_id"].alias("household_number"))
+    return db.with_columns(frame["_row"].alias("_row"))
+
+
+def _plan(table: Table, new: pl.DataFrame, old: pl.DataFrame, key: list[str]) -> TablePlan:
+    compare = [c for c in dbframes.db_columns(table) + ["extra"] if c not in key]
+    if table.name != "households" and "household_number" not in key:
+        compare.append("household_number")  # a member moving between households is a change
+    old = old.select(["id", *key, *[c for c in compare if c not in key]])
+    joined = new.join(old.rename({c: f"{c}__old" for c in compare}), on=key, how="left")
+    exists = pl.col("id").is_not_null()
+    differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare])
+    inserts = joined.filter(~exists).select(new.columns)
+    updates = joined.filter(exists & differs)
+    unchanged = joined.filter(exists & ~differs).height
+    return TablePlan(table.name, inserts, updates, unchanged, compare)
+
+
+def _database_problems(result: ReadResult, old_members: pl.DataFrame) -> list[Problem]:
+    """Rules that need the database: one member ID in two households, members that would vanish."""
+    problems: list[Problem] = []
+    members = result.tables["members"]
+    source = result.sources.get("members", "members")
+    file_households = set(result.tables["households"]["household_id"].to_list())
+    file_ids = set(members["id_number"].to_list())
+    if old_members.height == 0:
+        return problems
+    moved = members.join(
+        old_members.select("id_number", pl.col("household_number").alias("db_household")), on="id_number"
+    ).filter(pl.col("db_household") != pl.col("household_id"))
+    for row in moved.iter_rows(named=True):
+        if row["db_household"] not in file_households:
+            problems.append(
+                Problem(
+                    source,
+                    row["_row"],
+                    "证件号码",
+                    mask(row["id_number"]),
+                    f"证件号码已登记在户 {row['db_household']},与户 {row['household_id']} 重复",
+                )
+            )
+    missing = old_members.filter(
+        pl.col("household_number").is_in(list(file_households)) & ~pl.col("id_number").is_in(list(file_ids))
+    )
+    h_rows = dict(zip(result.tables["households"]["household_id"], result.tables["households"]["_row"]))
+    for row in missing.iter_rows(named=True):
+        problems.append(
+            Problem(
+                result.sources.get("households", "households"),
+                h_rows.get(row["household_number"]),
+                "户编号",
+                row["household_number"],
+                f"库中成员 {row['name']}({mask(row['id_number'])})未出现在人表中;成员不能删除,"
+                "请保留该成员并将人员状态改为 死亡/迁出/注销",
+            )
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def _region_rows(village_codes: set[str], villages: pl.DataFrame | None) -> list[Region]:
+    """Regions to create or rename: every village of the files and all its ancestors."""
+    names: dict[str, str] = {}
+    extra: dict[str, dict] = {}
+    if villages is not None:
+        for row in villages.iter_rows(named=True):
+            code = row["village_code"]
+            names[code] = row.get("village_name") or ""
+            extra[code] = {"delisted": bool(row.get("delisted")), "village_kind": row.get("village_kind") or ""}
+            if row.get("township_name"):
+                names[code[:9] + "000"] = row["township_name"]
+            village_codes.add(code)
+    wanted: dict[str, Region] = {}
+    for code in sorted(village_codes):
+        for ancestor in region_codes.ancestors(code):
+            if ancestor not in wanted:
+                province, county = region_codes.gbt2260_info(ancestor[:6])
+                level = region_codes.level_of(ancestor)
+                name = names.get(ancestor) or {
+                    "province": province,
+                    "city": region_codes.gbt2260_info(ancestor[:4] + "00")[1],
+                    "county": county,
+                }.get(level) or ""
+                wanted[ancestor] = Region(code=ancestor, level=level, name=name)
+        wanted[code] = Region(code=code, level="village", name=names.get(code, ""), **extra.get(code, {}))
+    return list(wanted.values())
+
+
+def _ensure_regions(rows: list[Region], actor, batch: str) -> int:
+    existing = {r.code: r for r in Region.objects.filter(code__in=[r.code for r in rows])}
+    created = 0
+    for region in sorted(rows, key=lambda r: r.code.rstrip("0") and len(region_codes.prefix_of(r.code))):
+        parent_code = None
+        for n in (9, 6, 4, 2):
+            candidate = region.code[:n].ljust(12, "0")
+            if candidate != region.code and len(region_codes.prefix_of(region.code)) > n:
+                parent_code = candidate
+                break
+        old = existing.get(region.code)
+        if old is None:
+            region.parent_id = parent_code
+            region.save(force_insert=True)
+            created += 1
+            continue
+        changes = {}
+        for attr in ("name", "delisted", "village_kind"):
+            new_value = getattr(region, attr)
+            if attr == "name" and not new_value:
+                continue
+            if region.level != "village" and attr != "name":
+                continue
+            if getattr(old, attr) != new_value:
+                changes[attr] = (getattr(old, attr), new_value)
+        if changes:
+            for attr, (_, new_value) in changes.items():
+                setattr(old, attr, new_value)
+            old.save(update_fields=list(changes))
+            audit_record(
+                actor=actor,
+                action="region.update",
+                object_type="region",
+                object_key=old.code,
+                region_code=old.code,
+                before={k: v[0] for k, v in changes.items()},
+                after={k: v[1] for k, v in changes.items()},
+                batch=batch,
+            )
+    return created
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _jsonable(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _update_households(plan: TablePlan, now) -> None:
+    if plan.updates.height == 0:
+        return
+    cols = [c for c in plan.compare if c != "household_number"]
+    sets = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in cols)
+    sql = f"UPDATE registry_household SET {sets}, version = version + 1, updated_at = %s WHERE id = %s"
+    values = plan.updates.select([pl.col(c) for c in cols] + [pl.lit(now).alias("_stamp"), pl.col("id")])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, _db_rows(values))
+
+
+def _db_rows(frame: pl.DataFrame) -> list[tuple]:
+    return _sqlite_rows(frame) if connection.vendor == "sqlite" else frame.rows()
+
+
+def _update_events(plan: TablePlan, object_type: str, key_of, household_of, region_of) -> list[dict]:
+    events = []
+    for row in plan.updates.iter_rows(named=True):
+        before, after = {}, {}
+        for c in plan.compare:
+            if row[c] != row[f"{c}__old"]:
+                before[c] = _jsonable(row[f"{c}__old"])
+                after[c] = _jsonable(row[c])
+        events.append(
+            {
+                "action": f"{object_type}.update",
+                "object_type": object_type,
+                "object_key": key_of(row),
+                "household_key": household_of(row),
+                "region_code": region_of(row),
+                "before": json.dumps(before, ensure_ascii=False),
+                "after": json.dumps(after, ensure_ascii=False),
+            }
+        )
+    return events
+
+
+def _insert_events(frame: pl.DataFrame, object_type: str, key_col: str, household_col: str, regions: dict) -> list[dict]:
+    events = []
+    cols = [c for c in frame.columns if not c.startswith("_") and c not in ("household_pk", "id")]
+    for row in frame.select(cols).iter_rows(named=True):
+        events.append(
+            {
+                "action": f"{object_type}.create",
+                "object_type": object_type,
+                "object_key": str(row[key_col]),
+                "household_key": row[household_col],
+                "region_code": regions.get(row[household_col], ""),
+                "before": None,
+                "after": json.dumps({k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False),
+            }
+        )
+    return events
+
+
+def _write_audit(events: list[dict], actor, batch: str) -> None:
+    if not events:
+        return
+    now = now_utc()
+    frame = pl.DataFrame(events, schema={
+        "action": pl.String, "object_type": pl.String, "object_key": pl.String, "household_key": pl.String,
+        "region_code": pl.String, "before": pl.String, "after": pl.String,
+    })
+    frame = frame.with_columns(
+        pl.lit(now).alias("at"),
+        pl.lit(getattr(actor, "pk", None), dtype=pl.Int64).alias("actor_id"),
+        pl.lit(getattr(actor, "username", "system")).alias("actor_name"),
+        pl.lit("").alias("comment"),
+        pl.lit(batch).alias("batch"),
+    )
+    bulk_insert("audit_auditevent", frame)
+
+
+def _household_pks(numbers: list[str]) -> pl.DataFrame:
+    return _fetch_in(
+        "SELECT id AS household_pk, household_number, village_code FROM registry_household",
+        "household_number",
+        numbers,
+        {"household_pk": pl.Int64, "household_number": pl.String, "village_code": pl.String},
+    )
+
+
+def registry_import(*, actor, path: str | Path, check_only: bool = False, progress: bool = False) -> ImportSummary:
+    """Import interchange files (data.md) into the registry.
+
+    Households are matched by 户编号, members by 证件号码, income rows by (户编号, 年度), measures by
+    (户编号, 措施类别, 开始日期). New rows are created, changed rows updated with their before/after
+    recorded, unchanged rows left alone — so re-importing the same files changes nothing. Any
+    problem in the files (or against the database) rejects the whole import."""
+    started = time.perf_counter()
+    path = Path(path)
+    batch = uuid.uuid4().hex[:12]
+    bar = Progress(enabled=progress)
+    with bar.step("读取并校验文件"):
+        result = read_interchange(path, progress=progress)
+    if not result.ok:
+        raise ImportRejected(result.problems)
+    summary = ImportSummary(batch=batch, source=str(path), check_only=check_only)
+    summary.rows_read = {name: frame.height for name, frame in result.tables.items()}
+    household_numbers = result.tables["households"]["household_id"].to_list()
+    member_ids = result.tables["members"]["id_number"].to_list()
+
+    with bar.step("与库中数据比对"):
+        new_frames = {t.name: _new_frame(t, result) for t in (HOUSEHOLDS, MEMBERS, INCOMES, MEASURES) if t.name in result.tables}
+        old_members = _existing(MEMBERS, household_numbers, member_ids)
+        problems = _database_problems(result, old_members)
+        if problems:
+            raise ImportRejected(problems)
+        plans = {
+            "households": _plan(HOUSEHOLDS, new_frames["households"], _existing(HOUSEHOLDS, household_numbers, []), ["household_number"]),
+            "members": _plan(MEMBERS, new_frames["members"], old_members, ["id_number"]),
+        }
+        if "incomes" in new_frames:
+            plans["incomes"] = _plan(INCOMES, new_frames["incomes"], _existing(INCOMES, household_numbers, []), ["household_number", "year"])
+        if "measures" in new_frames:
+            plans["measures"] = _plan(
+                MEASURES, new_frames["measures"], _existing(MEASURES, household_numbers, []),
+                ["household_number", "measure_code", "started_on"],
+            )
+    for name, plan in plans.items():
+        summary.created[name] = plan.inserts.height
+        summary.updated[name] = plan.updates.height
+        summary.unchanged[name] = plan.unchanged
+    village_codes = set(result.tables["households"]["village_code"].to_list())
+    region_rows = _region_rows(set(village_codes), result.tables.get("villages"))
+    if check_only:
+        known = set(Region.objects.filter(code__in=[r.code for r in region_rows]).values_list("code", flat=True))
+        summary.regions_created = sum(1 for r in region_rows if r.code not in known)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    with transaction.atomic():
+        with bar.step("写入行政区划"):
+            summary.regions_created = _ensure_regions(region_rows, actor, batch)
+        _apply(plans, actor=actor, batch=batch, bar=bar)
+        ImportBatch.objects.create(
+            actor_name=getattr(actor, "username", "system"), source=str(path), summary=summary.as_dict()
+        )
+    summary.seconds = time.perf_counter() - started
+    bar.done(summary)
+    return summary
+
+
+def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> None:
+    now = now_utc()
+    hp = plans["households"]
+    events: list[dict] = []
+    with bar.step(f"写入户 {hp.inserts.height} 新增 / {hp.updates.height} 修改"):
+        inserts = hp.inserts.drop("_row").with_columns(
+            pl.lit(1, dtype=pl.Int64).alias("version"), pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at")
+        )
+        bulk_insert("registry_household", inserts)
+        _update_households(hp, now)
+        regions = dict(zip(hp.inserts["household_number"], hp.inserts["village_code"]))
+        regions.update(dict(zip(hp.updates["household_number"], hp.updates["village_code"])))
+        new_households = set(hp.inserts["household_number"].to_list())
+        events += _insert_events(hp.inserts, "household", "household_number", "household_number", regions)
+        events += _update_events(
+            hp, "household", lambda r: r["household_number"], lambda r: r["household_number"], lambda r: r["village_code"]
+        )
+    numbers = sorted(
+        set().union(*(set(p.inserts["household_number"]) | set(p.updates["household_number"]) for p in plans.values()))
+    )
+    pks = _household_pks(numbers)
+    regions.update(dict(zip(pks["household_number"], pks["village_code"])))
+    for name, db_table, key_col in (
+        ("members", "registry_member", "id_number"),
+        ("incomes", "registry_incomeyear", "year"),
+        ("measures", "registry_measure", "measure_code"),
+    ):
+        plan = plans.get(name)
+        if plan is None:
+            continue
+        with bar.step(f"写入{ {'members': '成员', 'incomes': '收支', 'measures': '帮扶措施'}[name] } "
+                      f"{plan.inserts.height} 新增 / {plan.updates.height} 修改"):
+            plan.inserts = plan.inserts.join(pks.select("household_number", "household_pk"), on="household_number", how="left")
+            plan.updates = plan.updates.join(pks.select("household_number", "household_pk"), on="household_number", how="left")
+            rows = plan.inserts.drop("_row", "household_number").rename({"household_pk": "household_id"})
+            stamps = [pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at")] if name != "incomes" else []
+            bulk_insert(db_table, rows.with_columns(stamps))
+            stamp_sql = ", updated_at = %s" if name != "incomes" else ""
+            if stamp_sql:
+                plan.updates = plan.updates.with_columns(pl.lit(now).alias("_stamp"))
+            _update_plan_rows(plan, db_table, stamped=bool(stamp_sql))
+            # New rows of new households are covered by the household's creation event.
+            fresh = plan.inserts.filter(~pl.col("household_number").is_in(list(new_households)))
+            key = "id_number" if name == "members" else key_col
+            events += _insert_events(fresh.drop("household_pk"), name[:-1] if name != "measures" else "measure",
+                                     key, "household_number", regions)
+            events += _update_events(
+                plan, name[:-1] if name != "measures" else "measure",
+                (lambda r: r["id_number"]) if name == "members" else (lambda r, k=key_col: f"{r['household_number']}:{r[k]}"),
+                lambda r: r["household_number"], lambda r: regions.get(r["household_number"], ""),
+            )
+    with bar.step(f"写入变更记录 {len(events)} 条"):
+        _write_audit(events, actor, batch)
+
+
+def _update_plan_rows(plan: TablePlan, db_table: str, stamped: bool) -> None:
+    if plan.updates.height == 0:
+        return
+    cols = [c for c in plan.compare if c != "household_number"]
+    assignments = [f"{connection.ops.quote_name(c)} = %s" for c in cols] + ["household_id = %s"]
+    select = [pl.col(c) for c in cols] + [pl.col("household_pk")]
+    if stamped:
+        assignments.append("updated_at = %s")
+        select.append(pl.col("_stamp"))
+    select.append(pl.col("id"))
+    sql = f"UPDATE {db_table} SET {', '.join(assignments)} WHERE id = %s"
+    values = plan.updates.select(select)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, _db_rows(values))
+
+
+def household_update(*, actor, household, changes: dict, expected_version: int, comment: str = "") -> None:
+    """Change fields of one household (pages, API, workflows): optimistic locking on `version`,
+    before/after in the household's history."""
+    from fangfan.registry.models import Household
+
+    with transaction.atomic():
+        before = {k: _jsonable(getattr(household, k)) for k in changes}
+        updated = Household.objects.filter(pk=household.pk, version=expected_version).update(
+            version=expected_version + 1, **changes
+        )
+        if updated != 1:
+            raise ConcurrentEdit("该户已被他人修改,请刷新后重试")
+        for k, v in changes.items():
+            setattr(household, k, v)
+        household.version = expected_version + 1
+        audit_record(
+            actor=actor,
+            action="household.update",
+            object_type="household",
+            object_key=household.household_number,
+            household_key=household.household_number,
+            region_code=household.village_id,
+            before=before,
+            after={k: _jsonable(v) for k, v in changes.items()},
+            comment=comment,
+        )
+
+
+class ConcurrentEdit(Exception):
+    pass
+
+
+def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "") -> dict[str, int]:
+    """Write the registry (within the actor's scope, narrowed to `region`) as interchange files.
+    Exports of personal data are logged with who and why."""
+    from fangfan.regions.scope import prefix_for
+    from fangfan.registry.interchange.write import write_tables
+
+    scope = "" if actor is None else prefix_for(actor)
+    if scope is None:
+        raise PermissionError("无权导出")
+    wanted = region_codes.prefix_of(region) if len(region) == 12 else region
+    if wanted and scope and not wanted.startswith(scope):
+        if scope.startswith(wanted):
+            wanted = scope
+        else:
+            raise PermissionError("所选区划不在本账号的管辖范围内")
+    prefix = wanted or scope
+    tables = dbframes.read_tables(prefix)
+    villages = _village_frame(prefix)
+    if villages.height:
+        tables["villages"] = villages
+    write_tables(tables, Path(out))
+    counts = {name: frame.height for name, frame in tables.items()}
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="registry.export",
+            object_type="export",
+            object_key=str(out),
+            region_code=prefix,
+            after=counts,
+            comment=reason,
+        )
+    return counts
+
+
+def _village_frame(prefix: str) -> pl.DataFrame:
+    """村表 rows for the villages that hold households in the region."""
+    from django.db.models import Q
+
+    from fangfan.regions.scope import code_range_q
+
+    villages = Region.objects.filter(Q(level="village") & code_range_q("code", prefix)).filter(
+        households__isnull=False
+    ).distinct()
+    townships = dict(Region.objects.filter(level="township", code__in={v.code[:9] + "000" for v in villages}).values_list("code", "name"))
+    rows = [
+        {
+            "village_code": v.code,
+            "village_name": v.name or None,
+            "township_name": townships.get(v.code[:9] + "000") or None,
+            "delisted": v.delisted,
+            "village_kind": v.village_kind or None,
+        }
+        for v in villages.order_by("code")
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"village_code": pl.String, "village_name": pl.String, "township_name": pl.String,
+                "delisted": pl.Boolean, "village_kind": pl.String},
+    )
