@@ -71,10 +71,10 @@ def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
     path = Path(path)
     result = ReadResult()
     raws: dict[str, RawTable] = {}
-    order: dict[str, int] = {}  # file label → position, to sort problems file by file
+    seen: list[str] = []  # file labels in discovery order
     with _progress(progress) as step:
         for label, raw_or_reason in _load_sources(path, step):
-            order.setdefault(label, len(order))
+            seen.append(label)
             if isinstance(raw_or_reason, str):
                 result.problems.append(Problem(label, None, None, "", raw_or_reason))
                 continue
@@ -101,6 +101,9 @@ def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
         result.tables[name] = chk.typed
         result.sources[name] = chk.raw.label
         result.extra_columns[name] = [chk.raw.headers[c] for c in chk.raw.extra]
+    # Problems file by file in table order (households before members…), then row by row.
+    labels = [raws[name].label for name in TABLES if name in raws] + seen
+    order = {label: i for i, label in reversed(list(enumerate(labels)))}
     result.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row if p.row is not None else 0))
     return result
 
