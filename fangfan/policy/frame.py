@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 import polars as pl
 
@@ -242,48 +240,6 @@ PARAM_BY_NAME = {s.name: s for s in PARAM_SPECS}
 _PARAM_DTYPE = {"money": pl.Int64, "ratio": pl.Int64, "months": pl.Int64, "items": pl.List(pl.String)}
 
 
-def _items(value: Any) -> list[tuple[str, tuple[str, ...]]] | None:
-    """A negative list value → [(item id, nl_* fields)], in the data's order. Items given
-    by id only take their fields from the spec's lists (rules.monitoring.NEGATIVE_ITEMS)."""
-    from fangfan.policy.rules.monitoring import NEGATIVE_ITEMS
-
-    if value is None:
-        return None
-    if isinstance(value, (str, dict)):
-        value = [value] if isinstance(value, str) else [{"id": k, "fields": v} for k, v in value.items()]
-    out = []
-    for item in value:
-        if isinstance(item, str):
-            item_id, fields = item, None
-        elif isinstance(item, dict):
-            item_id, fields = str(item.get("id")), item.get("fields")
-        else:
-            item_id, fields = str(getattr(item, "id", item)), getattr(item, "fields", None)
-        if fields is None:
-            fields = NEGATIVE_ITEMS.get(item_id, ())
-        else:
-            # Member facts count when any 正常 member has them (frame column any_<field>).
-            fields = tuple(f"any_{f}" if f in C.MEMBER_NEGATIVE_FIELDS else f for f in fields)
-        out.append((item_id, tuple(fields)))
-    return out
-
-
-def convert_param(kind: str, value: Any) -> Any:
-    """A parameter value as params.py gives it → the engine's exact representation."""
-    if value is None:
-        return None
-    if kind == "items":
-        items = _items(value)
-        return None if items is None else [item_id for item_id, _ in items]
-    if kind == "months":
-        return int(value)
-    if kind == "money":
-        return int((Decimal(str(value)) * 100).to_integral_value())
-    if kind == "ratio":
-        return int((Decimal(str(value)) * PPM).to_integral_value())
-    raise ValueError(kind)
-
-
 @dataclass(frozen=True)
 class ParamTable:
     """The resolved parameters: one row per village code (village_code, every p_* column and
@@ -295,41 +251,34 @@ class ParamTable:
 
 
 def parameter_frame(params, codes: list[str], on: dt.date) -> ParamTable:
-    rows: dict[str, list] = {"village_code": []}
+    """Resolve the engine's parameters for the distinct village codes in bulk
+    (ParameterSet.resolve_frame: money Int64 fen, ratios Decimal(18, 6), months Int64,
+    negative_list List(Struct{id, label, fields})) and convert ratios to Int64 ppm."""
+    resolved = params.resolve_frame(sorted(set(codes)), on, names=[s.name for s in PARAM_SPECS])
+    exprs = [pl.col("village_code")]
     for spec in PARAM_SPECS:
-        rows[spec.column] = []
-        rows[spec.column + "__source"] = []
+        col = pl.col(spec.name)
+        if spec.kind == "ratio":
+            col = (col * PPM).cast(pl.Int64)
+        elif spec.kind == "items":
+            col = col.list.eval(pl.element().struct.field("id"))
+        else:
+            col = col.cast(pl.Int64)
+        exprs += [col.alias(spec.column), pl.col(f"{spec.name}__source").alias(f"{spec.column}__source")]
     definitions: dict[str, tuple[str, ...]] = {}
-    for code in sorted(set(codes)):
-        resolved = params.for_region(code, on)
-        rows["village_code"].append(code)
-        for spec in PARAM_SPECS:
-            pv = resolved.get(spec.name)
-            value = None if pv is None else pv.value
-            if spec.kind == "items":
-                for item_id, fields in _items(value) or ():
-                    definitions.setdefault(item_id, fields)
-            rows[spec.column].append(convert_param(spec.kind, value))
-            rows[spec.column + "__source"].append(_source_text(pv))
-    schema = {"village_code": pl.String}
-    for spec in PARAM_SPECS:
-        schema[spec.column] = _PARAM_DTYPE[spec.kind]
-        schema[spec.column + "__source"] = pl.String
-    return ParamTable(pl.DataFrame(rows, schema=schema), definitions)
+    items = resolved.select(pl.col("negative_list").explode().drop_nulls().unique(maintain_order=True))
+    for item in items.get_column("negative_list").to_list():
+        fields = item.get("fields")
+        if fields is None:
+            from fangfan.policy.rules.monitoring import NEGATIVE_ITEMS
 
-
-def _source_text(pv) -> str | None:
-    if pv is None:
-        return None
-    prefix = getattr(pv, "prefix", None) or "全国"
-    start = getattr(pv, "start", None)
-    source = getattr(pv, "source", None) or ""
-    parts = [str(prefix)]
-    if start is not None:
-        parts.append(f"自{start}")
-    if source:
-        parts.append(str(source))
-    return " ".join(parts)
+            definitions.setdefault(item["id"], NEGATIVE_ITEMS.get(item["id"], ()))
+        else:
+            # Member facts count when any 正常 member has them (frame column any_<field>).
+            definitions.setdefault(
+                item["id"], tuple(f"any_{f}" if f in C.MEMBER_NEGATIVE_FIELDS else f for f in fields)
+            )
+    return ParamTable(resolved.select(exprs), definitions)
 
 
 def with_parameters(lf: pl.LazyFrame, table: ParamTable) -> pl.LazyFrame:
