@@ -87,24 +87,10 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
         )
 
     if kind == "multi":
-        order = col.codelist.order()
-        to_index = {k: order[code] for k, code in _lower_lookup(col).items()}
-        to_code = {i: code for code, i in order.items()}
-        items = (
-            raw.str.replace_all(SEPARATORS, ";")
-            .str.split(";")
-            .list.eval(pl.element().str.strip_chars())
-            .list.eval(pl.element().filter(pl.element() != ""))
-        )
-        indexes = items.list.eval(
-            pl.element().str.to_lowercase().replace_strict(to_index, default=-1, return_dtype=pl.Int64)
-        )
-        bad = ~empty & indexes.list.contains(-1)
-        # Codes in code-list order without duplicates, so equal sets compare equal.
-        codes = indexes.list.unique().list.sort().list.eval(
-            pl.element().replace_strict(to_code, default=None, return_dtype=pl.String)
-        )
-        value = pl.when(empty).then(default).when(bad).then(pl.lit(None, dtype=DTYPES["multi"])).otherwise(codes)
+        # Few distinct cells (combinations of a short list): map each distinct text once.
+        mapped = raw.map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"])
+        bad = ~empty & mapped.is_null()
+        value = pl.when(empty).then(default).otherwise(mapped)
         return Converted(value, _reasons(required, (bad, f"含有无效的{col.zh}")), multi_bad=True)
 
     if kind == "bool":
@@ -161,6 +147,30 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
         return Converted(value, _reasons(required, *id_number_checks(value)))
 
     raise ValueError(f"unknown column kind {kind}")
+
+
+def _multi_mapper(col: Column):
+    lookup = _lower_lookup(col)
+    order = col.codelist.order()
+
+    def codes_of(text: str) -> list[str] | None:
+        """Codes in code-list order without duplicates (equal sets compare equal), None if unknown."""
+        items = [i.strip().lower() for i in re.split(SEPARATORS, text)]
+        codes = [lookup.get(i) for i in items if i]
+        if None in codes:
+            return None
+        return sorted(set(codes), key=order.__getitem__)
+
+    def mapper(cells: pl.Series) -> pl.Series:
+        distinct = cells.drop_nulls().unique().to_list()
+        mapping = pl.DataFrame(
+            {"v": distinct, "c": [codes_of(v) for v in distinct]},
+            schema={"v": pl.String, "c": DTYPES["multi"]},
+        )
+        joined = cells.to_frame("v").join(mapping, on="v", how="left", maintain_order="left")
+        return joined.get_column("c")
+
+    return mapper
 
 
 def unknown_items(col: Column, text: str) -> list[str]:
@@ -238,9 +248,10 @@ def _known_counties(prefixes: pl.Series) -> pl.Series:
 
 def id_number_checks(number: pl.Expr) -> list[tuple[pl.Expr, str]]:
     shape_ok = number.str.contains(r"^\d{17}[0-9X]$")
-    total = pl.sum_horizontal(
-        [number.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)]
-    )
+    # Digits by integer arithmetic on the first 17 characters (< 10^17 fits Int64): much
+    # faster than 17 string slices.
+    first17 = number.str.slice(0, 17).cast(pl.Int64, strict=False)
+    total = pl.sum_horizontal([(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(ID_WEIGHTS)])
     expected = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), default=None, return_dtype=pl.String)
     born = id_birth_date(number)
     present = number.is_not_null()

@@ -200,12 +200,17 @@ def _convert_table(raw: RawTable, problems: list[Problem]) -> _Checked:
                 problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
             values.append(cv.default_expr(col).alias(col.key))
     present = [c.key for c in table.columns if c.key in frame.columns]
-    staged = frame.select(
-        pl.col(ROW),
-        *[pl.col(k).alias(f"__t_{k}") for k in present],
-        *values,
-        *reasons,
-        *[pl.col(x) for x in raw.extra],
+    # Lazy, so that the parts a value and its reason share are computed once.
+    staged = (
+        frame.lazy()
+        .select(
+            pl.col(ROW),
+            *[pl.col(k).alias(f"__t_{k}") for k in present],
+            *values,
+            *reasons,
+            *[pl.col(x) for x in raw.extra],
+        )
+        .collect()
     )
     for col in table.columns:
         err = f"__e_{col.key}"
@@ -336,8 +341,14 @@ def _member_checks(chk: _Checked, problems: list[Problem]) -> None:
         .filter(~pl.col("unreadable"))
         .sort("first_row")
     )
-    texts = dict(chk.text.select(ROW, "relation").iter_rows()) if chk.has("relation") else {}
-    for hid, first_row, n_normal, _, first_normal, heads in per_household.iter_rows():
+    bad = per_household.filter(
+        (pl.col("n_normal") == 0) | (pl.col("head_rows").list.len() != 1)
+    )
+    if bad.is_empty():
+        return
+    wanted = pl.concat([bad.get_column("first_normal_row").drop_nulls(), bad.get_column("head_rows").explode().drop_nulls()])
+    texts = dict(chk.text.filter(pl.col(ROW).is_in(wanted.implode())).select(ROW, "relation").iter_rows())
+    for hid, first_row, n_normal, _, first_normal, heads in bad.iter_rows():
         if n_normal == 0:
             problems.append(_problem(chk, first_row, "status", "", f"户{hid}没有人员状态为正常的成员"))
         elif not heads:
