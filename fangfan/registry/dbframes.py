@@ -129,7 +129,18 @@ def _region_clause(prefix: str, column: str) -> tuple[str, list]:
     return f" WHERE {column} >= %s AND {column} < %s", [prefix, prefix + ":"]
 
 
-def read_tables(prefix: str = "", tables: tuple[str, ...] = ("households", "members", "incomes", "measures")) -> dict[str, pl.DataFrame]:
+TABLE_NAMES = ("households", "members", "incomes", "measures")
+
+
+def read_tables_for(household_numbers: list[str]) -> dict[str, pl.DataFrame]:
+    """Canonical frames of a few named households (a case, a page)."""
+    placeholders = ", ".join(["%s"] * len(household_numbers))
+    return read_tables(where=(f"h.household_number IN ({placeholders})", list(household_numbers)))
+
+
+def read_tables(
+    prefix: str = "", tables: tuple[str, ...] = TABLE_NAMES, where: tuple[str, list] | None = None
+) -> dict[str, pl.DataFrame]:
     """The registry (or a region's subtree by code prefix) as canonical frames, sorted by key."""
     out: dict[str, pl.DataFrame] = {}
     spec = {"households": HOUSEHOLDS, "members": MEMBERS, "incomes": INCOMES, "measures": MEASURES}
@@ -137,14 +148,13 @@ def read_tables(prefix: str = "", tables: tuple[str, ...] = ("households", "memb
         table = spec[name]
         schema = db_schema(table)
         cols = db_columns(table) + ["extra"]
+        clause, params = (f" WHERE {where[0]}", where[1]) if where else _region_clause(prefix, "h.village_code")
         if name == "households":
-            where, params = _region_clause(prefix, "h.village_code")
-            sql = f"SELECT {select_list('h', cols)} FROM registry_household h{where}"
+            sql = f"SELECT {select_list('h', cols)} FROM registry_household h{clause}"
         else:
-            where, params = _region_clause(prefix, "h.village_code")
             sql = (
                 f"SELECT h.household_number AS household_id, {select_list('t', cols)} "
-                f"FROM {DB_TABLE[name]} t JOIN registry_household h ON h.id = t.household_id{where}"
+                f"FROM {DB_TABLE[name]} t JOIN registry_household h ON h.id = t.household_id{clause}"
             )
             schema = {**schema, "household_id": pl.String}
         canonical = from_db_frame(table, normalise_extra(fetch_frame(sql, params, schema)))

@@ -1,0 +1,191 @@
+"""Screening: evaluate the database's registry at an as-of date and store the results.
+
+The rules never know where the frame came from: the registry is read as the same canonical
+frames a file import produces (registry.dbframes), evaluated by policy.evaluate, and only
+the rows whose result changed are written — re-running with the same inputs changes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+import polars as pl
+from django.db import connection, transaction
+
+from fangfan.audit.services import audit_record
+from fangfan.policy.evaluate import evaluate_tables
+from fangfan.regions.scope import prefix_for
+from fangfan.registry import dbframes
+from fangfan.registry.bulk import _sqlite_rows, bulk_insert, fetch_frame
+from fangfan.registry.progress import Progress
+from fangfan.screening.models import ParameterVersionSet, ScreeningRun
+
+# Stored result columns (the evaluate contract's, typed; strings '' for none).
+RESULT_FIELDS = (
+    "year",
+    "household_size",
+    "net_income",
+    "monitoring_income",
+    "per_capita_income",
+    "income_line",
+    "below_line",
+    "hardship",
+    "candidate_category",
+    "detected_risks",
+    "whole_household_no_labor",
+    "negative_list_hits",
+    "elimination",
+    "elimination_failed",
+    "warning_color",
+    "dibao_unserved",
+    "per_capita_dibao_income",
+    "low_income_class",
+    "single_person_dibao",
+    "visit_due_on",
+    "visit_overdue",
+    "explanation",
+)
+_STRING_FIELDS = ("candidate_category", "detected_risks", "negative_list_hits", "elimination", "elimination_failed",
+                  "warning_color", "low_income_class", "single_person_dibao", "explanation")
+
+
+@dataclass
+class ScreeningSummary:
+    as_of: dt.date
+    households: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    run_id: int | None = None
+    seconds: float = 0.0
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _region_prefix(actor, region: str) -> str:
+    scope = "" if actor is None else prefix_for(actor)
+    if scope is None:
+        raise PermissionError("无权筛查")
+    wanted = region.rstrip("0") if len(region) == 12 else region
+    if wanted and scope and not wanted.startswith(scope):
+        raise PermissionError("所选区划不在本账号的管辖范围内")
+    return wanted or scope
+
+
+def _parameter_sets(params, codes: list[str], as_of: dt.date) -> pl.DataFrame:
+    """village_code → ParameterVersionSet id (one set per distinct resolution, not per household)."""
+    rows = []
+    cache: dict[str, int] = {}
+    for code in codes:
+        versions = params.versions(code, as_of)
+        digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()
+        if digest not in cache:
+            cache[digest] = ParameterVersionSet.objects.get_or_create(digest=digest, defaults={"versions": versions})[0].pk
+        rows.append((code, cache[digest]))
+    return pl.DataFrame(rows, schema={"village_code": pl.String, "parameters_id": pl.Int64}, orient="row")
+
+
+def _stored(prefix: str, as_of: dt.date) -> pl.DataFrame:
+    where = " AND h.village_code >= %s AND h.village_code < %s" if prefix else ""
+    params = [as_of] + ([prefix, prefix + ":"] if prefix else [])
+    schema = {"id": pl.Int64, "household_id": pl.Int64, "parameters_id": pl.Int64, "visit_due_on": pl.Date,
+              **{f: pl.String for f in _STRING_FIELDS}}
+    for f in ("below_line", "hardship", "whole_household_no_labor", "dibao_unserved", "visit_overdue"):
+        schema[f] = pl.Boolean
+    for f in ("year", "household_size", "net_income", "monitoring_income", "per_capita_income", "income_line",
+              "per_capita_dibao_income"):
+        schema[f] = pl.Int64
+    cols = ", ".join(f"r.{c}" for c in ("id", "household_id", "parameters_id", *RESULT_FIELDS))
+    return fetch_frame(
+        f"SELECT {cols} FROM screening_screeningresult r JOIN registry_household h ON h.id = r.household_id "
+        f"WHERE r.as_of = %s{where}",
+        params,
+        schema,
+    )
+
+
+def screening_run(
+    *, actor, as_of: dt.date, year: int | None = None, region: str = "", params=None, progress: bool = False
+) -> ScreeningSummary:
+    """Evaluate every household of the region (within the actor's scope) at `as_of` and store the
+    results with the parameter versions used."""
+    started = time.perf_counter()
+    if params is None:
+        from fangfan.policy.params import ParameterSet
+
+        params = ParameterSet.load()
+    prefix = _region_prefix(actor, region)
+    bar = Progress(enabled=progress)
+    summary = ScreeningSummary(as_of=as_of)
+    with bar.step("读取户档案"):
+        tables = dbframes.read_tables(prefix)
+    if tables["households"].height == 0:
+        summary.seconds = time.perf_counter() - started
+        return summary
+    with bar.step(f"评估 {tables['households'].height} 户"):
+        results = evaluate_tables(tables, as_of=as_of, year=year, params=params)
+    summary.households = results.height
+    summary.counts = {
+        "candidate_category": dict(results.group_by("candidate_category").len().iter_rows()),
+        "warning_color": dict(results.group_by("warning_color").len().iter_rows()),
+        "low_income_class": dict(results.group_by("low_income_class").len().iter_rows()),
+    }
+    with transaction.atomic():
+        pks = fetch_frame(
+            "SELECT id AS household_pk, household_number AS household_id FROM registry_household"
+            + (" WHERE village_code >= %s AND village_code < %s" if prefix else ""),
+            [prefix, prefix + ":"] if prefix else [],
+            {"household_pk": pl.Int64, "household_id": pl.String},
+        )
+        sets = _parameter_sets(params, results["village_code"].unique().sort().to_list(), as_of)
+        new = (
+            results.join(pks, on="household_id")
+            .join(sets, on="village_code")
+            .select(
+                pl.col("household_pk").alias("household_id"),
+                "parameters_id",
+                *[pl.col(f).fill_null("") if f in _STRING_FIELDS else pl.col(f) for f in RESULT_FIELDS],
+            )
+        )
+        old = _stored(prefix, as_of)
+        compare = ["parameters_id", *RESULT_FIELDS]
+        joined = new.join(old.rename({c: f"{c}__old" for c in compare}), on="household_id", how="left")
+        exists = pl.col("id").is_not_null()
+        differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare])
+        inserts = joined.filter(~exists).select(new.columns)
+        updates = joined.filter(exists & differs)
+        summary.created, summary.updated = inserts.height, updates.height
+        summary.unchanged = joined.height - inserts.height - updates.height
+        if summary.changed:
+            run = ScreeningRun.objects.create(
+                actor_name=getattr(actor, "username", "system"), as_of=as_of, year=year, region_prefix=prefix,
+                summary={"households": summary.households, "created": summary.created, "updated": summary.updated},
+            )
+            summary.run_id = run.pk
+            with bar.step(f"写入结果 {inserts.height} 新增 / {updates.height} 修改"):
+                bulk_insert(
+                    "screening_screeningresult",
+                    inserts.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(run.pk, dtype=pl.Int64).alias("run_id")),
+                )
+                if updates.height:
+                    sets_sql = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in compare)
+                    values = updates.select([pl.col(c) for c in compare] + [pl.lit(run.pk).alias("run_id"), pl.col("id")])
+                    rows = _sqlite_rows(values) if connection.vendor == "sqlite" else values.rows()
+                    with connection.cursor() as cursor:
+                        cursor.executemany(f"UPDATE screening_screeningresult SET {sets_sql}, run_id = %s WHERE id = %s", rows)
+            audit_record(
+                actor=actor,
+                action="screening.run",
+                object_type="screening_run",
+                object_key=str(run.pk),
+                region_code=prefix,
+                after={"as_of": as_of.isoformat(), "households": summary.households,
+                       "created": summary.created, "updated": summary.updated},
+            )
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,75 @@
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fangfan.registry.models import Household, Member
+from fangfan.registry.services import household_update, registry_import
+from fangfan.screening.models import ScreeningResult, ScreeningRun
+from fangfan.screening.rule_results import rule_result_for
+from fangfan.screening.services import screening_run
+from tests.factories import UserFactory
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+AS_OF = dt.date(2026, 6, 30)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def imported(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "in")
+    registry_import(actor=None, path=tmp_path / "in")
+
+
+def test_it_stores_each_households_results_with_the_parameter_versions_used(imported):
+    summary = screening_run(actor=None, as_of=AS_OF)
+
+    assert (summary.households, summary.created) == (2, 2)
+    e001 = ScreeningResult.objects.get(household__household_number="E001", as_of=AS_OF)
+    # 2025: net 18000 + (6000 − 2500) + 0 + 3600 = 25100; monitoring 25100 + 8000 − 21000 = 12100; ÷ 3 = 4033.33
+    assert (e001.net_income, e001.monitoring_income, e001.per_capita_income) == (2_510_000, 1_210_000, 403_333)
+    assert e001.below_line and e001.candidate_category == "unstable_lifted" and e001.income_line == 600_000
+    assert e001.parameters.versions["monitoring.income_line"].startswith("national@")
+    assert "4033.33" in e001.explanation
+
+
+def test_it_changes_nothing_when_run_again_on_the_same_inputs(imported):
+    screening_run(actor=None, as_of=AS_OF)
+    runs, results = ScreeningRun.objects.count(), list(ScreeningResult.objects.values_list("id", "run_id"))
+
+    again = screening_run(actor=None, as_of=AS_OF)
+
+    assert not again.changed and again.unchanged == 2
+    assert ScreeningRun.objects.count() == runs
+    assert list(ScreeningResult.objects.values_list("id", "run_id")) == results
+
+
+def test_it_updates_only_the_household_whose_inputs_changed(imported):
+    screening_run(actor=None, as_of=AS_OF)
+    e002 = Household.objects.get(household_number="E002")
+    household_update(actor=None, household=e002, changes={"housing_safe": True}, expected_version=e002.version)
+
+    again = screening_run(actor=None, as_of=AS_OF)
+
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    assert "R09" not in ScreeningResult.objects.get(household=e002).detected_risks
+
+
+def test_it_screens_only_inside_the_users_region(imported):
+    outsider = UserFactory(role="county_rr", region_code="130126000000")
+    assert screening_run(actor=outsider, as_of=AS_OF).households == 0
+    with pytest.raises(PermissionError):
+        screening_run(actor=outsider, as_of=AS_OF, region="341225")
+
+
+def test_it_evaluates_a_single_household_from_the_database_like_the_batch(imported):
+    batch = screening_run(actor=None, as_of=AS_OF)
+    assert batch.created == 2
+    one = rule_result_for(Household.objects.get(household_number="E002"), AS_OF)
+    stored = ScreeningResult.objects.get(household__household_number="E002")
+    assert one["household_id"] == "E002"
+    assert one["per_capita_income"] == stored.per_capita_income
+    assert one["explanation"] == stored.explanation
+    assert Member.objects.filter(household__household_number="E002").count() == one["household_size"]
