@@ -413,6 +413,21 @@ def parse_value_text(definition: Definition, text: str) -> Any:
     return coerce_value(definition, raw, where)
 
 
+def parse_override(text: str) -> tuple[str, str | None, str]:
+    """'NAME=VALUE' or 'PREFIX:NAME=VALUE' (PREFIX a region code such as 430000) → (name, prefix, value)."""
+    if "=" not in text:
+        raise ParameterError(f"覆盖应写作 NAME=VALUE 或 PREFIX:NAME=VALUE,得到 {text!r}")
+    left, value = text.split("=", 1)
+    prefix: str | None = None
+    if ":" in left:
+        prefix, left = (part.strip() for part in left.split(":", 1))
+        normalise_prefix(prefix)
+    name = left.strip()
+    if not name:
+        raise ParameterError(f"覆盖缺少参数名: {text!r}")
+    return name, prefix, value.strip()
+
+
 _VALUE_KEYS_REQUIRED = {"start", "value"}
 _VALUE_KEYS_OPTIONAL = {"source", "prefix", "note"}
 _DEFINITION_KEYS = {"unit", "description", "values"}
@@ -706,7 +721,7 @@ class ParameterSet:
                     "unit": definition.unit,
                     "unit_zh": UNITS[definition.unit].zh,
                     "prefix": "" if pv is None else (pv.prefix or "全国"),
-                    "start": "" if pv is None or pv.start == dt.date.min else ("" if pv is None else pv.start.isoformat()),
+                    "start": "" if pv is None else ("(what-if)" if pv.start == dt.date.min else pv.start.isoformat()),
                     "source": "" if pv is None else pv.source,
                     "description": definition.description,
                     "data": None if pv is None else _plain(pv.value),
@@ -952,5 +967,6 @@ __all__ = [
     "TimeLimit",
     "UNITS",
     "normalise_prefix",
+    "parse_override",
     "parse_value_text",
 ]
