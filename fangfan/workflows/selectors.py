@@ -1,0 +1,102 @@
+"""Reads of cases, notices, contacts and visits — always scoped by the acting user's region."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from fangfan.regions.codes import prefix_of
+from fangfan.regions.scope import prefix_for, scope_queryset
+from fangfan.workflows import identification
+from fangfan.workflows.engine import workflow_for
+from fangfan.workflows.errors import WorkflowError
+from fangfan.workflows.models import Case, Contact, Notice, Visit
+
+LEVEL_LABEL = {"village": "村级", "township": "乡镇", "county": "县级", "city": "市级", "province": "省级"}
+
+
+def cases(*, actor) -> QuerySet[Case]:
+    return scope_queryset(Case.objects.select_related("household"), actor, "village_code")
+
+
+def case_list(
+    *, actor, region: str = "", state: str = "", kind: str = "", household: str = ""
+) -> QuerySet[Case]:
+    qs = cases(actor=actor)
+    if region:
+        qs = qs.filter(village_code__startswith=prefix_of(region) if len(region) == 12 else region)
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if household:
+        qs = qs.filter(household__household_number=household)
+    return qs
+
+
+def case_get(*, actor, case_id: int) -> Case:
+    case = cases(actor=actor).filter(pk=case_id).first()
+    if case is None:
+        # Outside the scope looks the same as missing: nothing leaks.
+        raise WorkflowError(f"案件 {case_id} 不存在或不在本账号的管辖范围内")
+    return case
+
+
+def overdue(*, actor, as_of: dt.date, level: str = "") -> list[dict]:
+    """Pending cases past a deadline (computed now, never stored): the identification time limit
+    (S2) and the county comparison time (S3), each with the level whose desk the case is on.
+    Cases whose deadline cannot be computed are listed too, with the reason."""
+    rows = []
+    pending = cases(actor=actor).filter(identification.open_identification_q()).order_by("opened_on", "id")
+    for case in pending:
+        status = identification.deadline_status(case, as_of)
+        case_level = status["level"]
+        if level and case_level != level:
+            continue
+        if status["deadline"] is None or status["overdue"]:
+            rows.append({
+                "case": case, "what": "识别认定时限", "deadline": status["deadline"], "level": case_level,
+                "level_label": LEVEL_LABEL.get(case_level, ""), "message": status["message"],
+                "days_over": (as_of - status["deadline"]).days if status["deadline"] else None,
+            })
+        if case.state == "county_comparison" and (not level or level == "county"):
+            due = identification.comparison_deadline(case)
+            if due is not None and as_of > due:
+                rows.append({
+                    "case": case, "what": "部门信息比对时限", "deadline": due, "level": "county",
+                    "level_label": LEVEL_LABEL["county"], "message": f"比对应于{due:%Y-%m-%d}前完成",
+                    "days_over": (as_of - due).days,
+                })
+    return rows
+
+
+def overdue_counts(*, actor, as_of: dt.date) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in overdue(actor=actor, as_of=as_of):
+        counts[row["level"]] = counts.get(row["level"], 0) + 1
+    return counts
+
+
+def notices_running(*, actor, village_code: str, on: dt.date) -> list[Notice]:
+    """The notices posted in a village on a day (not cancelled, started, last day not passed)."""
+    if prefix_for(actor) is None or not village_code.startswith(prefix_for(actor) or ""):
+        return []
+    candidates = (
+        Notice.objects.select_related("case__household")
+        .prefetch_related("case__household__members")
+        .filter(case__village_code=village_code, cancelled=False, starts_on__lte=on)
+        .order_by("starts_on", "id")
+    )
+    return [n for n in candidates if on <= n.starts_on + dt.timedelta(days=n.days - 1)]
+
+
+def contacts(*, actor) -> QuerySet[Contact]:
+    return scope_queryset(Contact.objects.select_related("household"), actor, "household__village_id")
+
+
+def visits(*, actor) -> QuerySet[Visit]:
+    return scope_queryset(Visit.objects.select_related("household"), actor, "household__village_id")
+
+
+def state_label(case: Case) -> str:
+    return workflow_for(case.kind).state_label(case.state)
