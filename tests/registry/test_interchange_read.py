@@ -399,13 +399,37 @@ def test_it_reads_a_folder_holding_one_workbook(tmp_path):
     assert result.tables["households"].height == 2
 
 
-@pytest.mark.parametrize("path_name", ["missing", "nothing.txt"])
-def test_it_reports_a_path_that_is_no_interchange_data(tmp_path, path_name):
+@pytest.mark.parametrize(
+    ("path_name", "reason"), [("missing", "路径不存在"), ("nothing.txt", "应为文件夹、CSV文件或XLSX工作簿")]
+)
+def test_it_reports_a_path_that_is_no_interchange_data(tmp_path, path_name, reason):
     path = tmp_path / path_name
     if path_name.endswith(".txt"):
         path.write_text("x")
 
     result = read_interchange(path)
 
-    assert not result.ok
+    assert problems_of(result)[0] == (path_name, None, None, reason)
     assert result.tables == {}
+
+
+def test_it_reports_a_column_given_twice_and_reads_the_first(tmp_path):
+    members = MEMBERS.replace("务工月数\n", "务工月数,name\n").replace(",8\n", ",8,别名\n")
+    result = read_interchange(write_folder(tmp_path, members=members))
+
+    assert problems_of(result) == [("members.csv", 1, "name", "列名重复(只读取第一列)")]
+    assert result.tables["members"].get_column("name").to_list() == ["张三", "李四", "王六"]
+
+
+def test_it_reads_a_table_with_a_header_and_no_rows(tmp_path):
+    result = read_interchange(write_folder(tmp_path, measures="户编号,措施类别,开始日期,状态\n"))
+
+    assert result.problems == []
+    assert result.tables["measures"].height == 0
+    assert result.tables["measures"].schema["started_on"] == pl.Date
+
+
+def test_it_reports_a_file_without_a_recognisable_header(tmp_path):
+    result = read_interchange(write_folder(tmp_path, incomes="随便,什么\n1,2\n"))
+
+    assert problems_of(result) == [("incomes.csv", None, None, "前20行中找不到表头(至少两个已知列名)")]
