@@ -268,6 +268,16 @@ def test_it_keeps_unknown_columns_as_text(tmp_path):
     assert result.tables["members"].get_column("备注").to_list() == [None, "外出务工", None]
 
 
+def test_it_keeps_repeated_or_unnamed_unknown_columns_under_distinct_names(tmp_path):
+    members = MEMBERS.replace("务工月数\n", "务工月数,备注,备注,,sex\n").replace(",8\n", ",8,a,b,c,d\n")
+    result = read_interchange(write_folder(tmp_path, members=members))
+
+    assert result.problems == []
+    assert result.extra_columns["members"] == ["备注", "备注_2", "列J", "sex_2"]
+    row = result.tables["members"].row(1, named=True)
+    assert (row["备注"], row["备注_2"], row["列J"], row["sex_2"], row["sex"]) == ("a", "b", "c", "d", "F")
+
+
 def test_it_reports_missing_tables_missing_columns_and_unknown_files(tmp_path):
     folder = write_folder(tmp_path, members=None, notes="说明,内容\n一,二\n")
     (folder / "readme.txt").write_text("ignored")

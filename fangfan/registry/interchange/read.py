@@ -100,7 +100,8 @@ def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
     for name, chk in checked.items():
         result.tables[name] = chk.typed
         result.sources[name] = chk.raw.label
-        result.extra_columns[name] = [chk.raw.headers[c] for c in chk.raw.extra]
+        # Frame column names: the header as written, suffixed only when it repeats.
+        result.extra_columns[name] = list(chk.raw.extra)
     # Problems file by file in table order (households before members…), then row by row.
     labels = [raws[name].label for name in TABLES if name in raws] + seen
     order = {label: i for i, label in reversed(list(enumerate(labels)))}

@@ -93,6 +93,8 @@ def _column_letter(index: int) -> str:
 def _finish(table: Table, label: str, header_row: int, header: list[str], frame: pl.DataFrame) -> RawTable:
     """Positional string columns → named, stripped columns; entirely empty rows dropped."""
     lookup = header_lookup(table)
+    # Names an unknown column may not take in the frame (known keys, derived and row columns).
+    reserved = {*table.keys, "birth_date", "sex", ROW}
     positional = [c for c in frame.columns if c != ROW]
     names: list[str | None] = []
     headers: dict[str, str] = {}
@@ -116,7 +118,7 @@ def _finish(table: Table, label: str, header_row: int, header: list[str], frame:
                 continue
             written = f"列{_column_letter(i)}"
         unique, n = written, 2
-        while unique in headers or unique in (c.key for c in table.columns):
+        while unique in headers or unique in reserved:
             unique, n = f"{written}_{n}", n + 1
         headers[unique] = written
         extra.append(unique)
