@@ -166,8 +166,9 @@ def test_it_rejects_township_codes_and_short_codes_as_village_codes(tmp_path):
     ]
 
 
-def test_it_reads_gb18030_encoded_csv(tmp_path):
-    result = read_interchange(write_folder(tmp_path, encoding="gb18030"))
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk"])
+def test_it_reads_gb18030_and_gbk_encoded_csv(tmp_path, encoding):
+    result = read_interchange(write_folder(tmp_path, encoding=encoding))
 
     assert result.problems == []
     assert result.tables["members"].get_column("name").to_list() == ["张三", "李四", "王六"]
