@@ -92,7 +92,12 @@ class _Builder:
         back = self.rng.integers(lo, hi + 1, size).astype("timedelta64[D]")
         return pl.Series(self.g.ref_day - back).cast(pl.Date).dt.strftime("%Y-%m-%d")
 
-    def pick(self, mask: np.ndarray, k: int) -> np.ndarray:
+    def pick(self, mask: np.ndarray, k: int, dept: str, fresh: bool = True) -> np.ndarray:
+        """k members where mask holds; when fresh, none of whom already has a row in the department's
+        file, so a planted hit is the person's only record there."""
+        if fresh and self.parts[dept]:
+            seen = pl.concat([p.select("证件号码") for p in self.parts[dept]])["证件号码"]
+            mask = mask & ~self.ids.is_in(seen.implode()).to_numpy()
         pool = np.flatnonzero(mask)
         if pool.size == 0:
             return pool
@@ -131,7 +136,7 @@ class _Builder:
         rows = np.concatenate([self.sample(ill, 0.6), self.sample(g.m_normal & ~ill, 0.03)])
         oop = rng.integers(50, 9_500, rows.size) * 100 + rng.integers(0, 100, rows.size)
         self._medical_rows(self.ids.gather(rows), oop, rows.size)
-        planted = self.pick(g.m_normal & (g.m_age >= 18), self.k)
+        planted = self.pick(g.m_normal & (g.m_age >= 18), self.k, "医保")
         ids = self.plant("医保", "large_oop", planted, old_ids=True)
         big = rng.integers(10_000, 60_000, planted.size) * 100 + rng.integers(0, 100, planted.size)
         self._medical_rows(pl.Series(ids, dtype=pl.String), big, planted.size)
@@ -164,7 +169,7 @@ class _Builder:
                          "日期": self.days_back(10, 360, temp.size), "金额": _yuan_text(rng.integers(500, 3001, temp.size) * 100)})
         # one member per 低保 household leaves 低保
         first = g._first_member_where(g.m_dibao)
-        planted = self.pick(np.isin(np.arange(g.m_count), first[first >= 0]), self.k)
+        planted = self.pick(np.isin(np.arange(g.m_count), first[first >= 0]), self.k, "民政", fresh=False)
         ids = self.plant("民政", "dibao_exit", planted, old_ids=True)
         self.add("民政", {"证件号码": pl.Series(ids, dtype=pl.String), "事项": pl.Series(["低保退出"] * planted.size, dtype=pl.String),
                          "日期": self.days_back(5, 90, planted.size), "金额": pl.Series([""] * planted.size, dtype=pl.String)})
@@ -176,7 +181,7 @@ class _Builder:
         kind_labels = np.vectorize(DISABILITY_LABELS.get)(g.m_kind[rows]) if rows.size else np.array([], dtype=str)
         self.add("残联", {"证件号码": self.ids.gather(rows), "残疾类别": pl.Series(kind_labels, dtype=pl.String),
                          "残疾等级": pl.Series(grade_labels[g.m_grade[rows]]), "发证日期": self.days_back(365, 5000, rows.size)})
-        planted = self.pick(g.m_normal & ~g.m_disabled & (g.m_age >= 5), self.k)
+        planted = self.pick(g.m_normal & ~g.m_disabled & (g.m_age >= 5), self.k, "残联")
         ids = self.plant("残联", "severe_disability", planted, old_ids=True)
         kinds = np.array(list(DISABILITY_LABELS.values()))[rng.integers(0, 7, planted.size)]
         self.add("残联", {"证件号码": pl.Series(ids, dtype=pl.String), "残疾类别": pl.Series(kinds, dtype=pl.String),
@@ -199,13 +204,13 @@ class _Builder:
         self.add("人社", {"证件号码": self.ids.gather(payroll), "事项": pl.Series(["机关事业单位在编"] * payroll.size, dtype=pl.String),
                          "日期": self.days_back(700, 5000, payroll.size), "单位": pl.Series([f"{g.county_name}人民政府"] * payroll.size, dtype=pl.String),
                          "月工资": _yuan_text(rng.integers(4000, 8001, payroll.size) * 100)})
-        planted = self.pick(g.m_normal & (g.m_months > 0), self.k)
+        planted = self.pick(g.m_normal & (g.m_months > 0), self.k, "人社")
         ids = self.plant("人社", "unemployment", planted)
         self.add("人社", {"证件号码": pl.Series(ids, dtype=pl.String), "事项": pl.Series(["失业登记"] * planted.size, dtype=pl.String),
                          "日期": self.days_back(5, 120, planted.size), "单位": self._companies(planted.size),
                          "月工资": pl.Series([""] * planted.size, dtype=pl.String)})
         adults = g.m_normal & ~g.m_payroll & (g.m_age >= 22) & (g.m_age <= 60) & ~g.m_student
-        planted = self.pick(adults, max(1, self.k // 2))
+        planted = self.pick(adults, max(1, self.k // 2), "人社")
         ids = self.plant("人社", "public_payroll", planted)
         self.add("人社", {"证件号码": pl.Series(ids, dtype=pl.String), "事项": pl.Series(["机关事业单位在编"] * planted.size, dtype=pl.String),
                          "日期": self.days_back(30, 700, planted.size), "单位": pl.Series([f"{g.county_name}教育局"] * planted.size, dtype=pl.String),
@@ -221,7 +226,7 @@ class _Builder:
                          "学段": pl.Series(np.where(g.m_schooling[rows] == S["bachelor"], "本科", "专科"), dtype=pl.String),
                          "日期": pl.Series([f"{g.year}-09-01"] * rows.size, dtype=pl.String)})
         pupils = g.m_normal & (g.m_age >= 7) & (g.m_age <= 15) & np.isin(g.m_schooling, [S["primary"], S["junior"]])
-        planted = self.pick(pupils, self.k)
+        planted = self.pick(pupils, self.k, "教育")
         ids = self.plant("教育", "dropout", planted)
         self.add("教育", {"证件号码": pl.Series(ids, dtype=pl.String), "事项": pl.Series(["失学辍学"] * planted.size, dtype=pl.String),
                          "学段": pl.Series(np.where(g.m_schooling[planted] == S["primary"], "小学", "初中"), dtype=pl.String),
@@ -235,7 +240,7 @@ class _Builder:
                          "鉴定日期": self.days_back(100, 900, rows.size)})
         safe_heads = np.zeros(g.m_count, bool)
         safe_heads[heads[g.h_housing_safe]] = True
-        planted = self.pick(safe_heads, self.k)
+        planted = self.pick(safe_heads, self.k, "住建")
         ids = self.plant("住建", "unsafe_housing", planted)
         self.add("住建", {"证件号码": pl.Series(ids, dtype=pl.String), "鉴定等级": pl.Series(np.where(rng.random(planted.size) < 0.6, "C", "D"), dtype=pl.String),
                          "鉴定日期": self.days_back(5, 120, planted.size)})
@@ -259,7 +264,7 @@ class _Builder:
                          "受灾日期": self.days_back(10, 360, rows.size), "直接经济损失": _yuan_text(rng.integers(200, 5000, rows.size) * 100)})
         heads = np.zeros(g.m_count, bool)
         heads[self.head_index] = True
-        planted = self.pick(heads, self.k)
+        planted = self.pick(heads, self.k, "应急")
         ids = self.plant("应急", "disaster_loss", planted)
         self.add("应急", {"证件号码": pl.Series(ids, dtype=pl.String), "灾种": pl.Series(np.array(DISASTERS[:5])[rng.integers(0, 5, planted.size)], dtype=pl.String),
                          "受灾日期": self.days_back(5, 120, planted.size), "直接经济损失": _yuan_text(rng.integers(5000, 80001, planted.size) * 100)})
@@ -278,13 +283,13 @@ class _Builder:
         # deaths of members whose household keeps another 正常 member (the head never dies here)
         not_head = np.ones(g.m_count, bool)
         not_head[self.head_index] = False
-        planted = self.pick(g.m_normal & not_head, self.k)
+        planted = self.pick(g.m_normal & not_head, self.k, "公安")
         ids = self.plant("公安", "death", planted, old_ids=True)
         self.add("公安", {"证件号码": pl.Series(ids, dtype=pl.String), "事项": pl.Series(["死亡"] * planted.size, dtype=pl.String),
                          "日期": self.days_back(5, 120, planted.size), "车辆类型": pl.Series([""] * planted.size, dtype=pl.String)})
         no_car_heads = np.zeros(g.m_count, bool)
         no_car_heads[self.head_index[~g.h_nl["nl_car"]]] = True
-        planted = self.pick(no_car_heads, max(1, self.k // 2))
+        planted = self.pick(no_car_heads, max(1, self.k // 2), "公安")
         ids = self.plant("公安", "car", planted)
         self.add("公安", {"证件号码": pl.Series(ids, dtype=pl.String), "事项": pl.Series(["车辆登记"] * planted.size, dtype=pl.String),
                          "日期": self.days_back(5, 200, planted.size), "车辆类型": pl.Series(["小型轿车"] * planted.size, dtype=pl.String)})
@@ -298,7 +303,7 @@ class _Builder:
                                "所在地": pl.Series([place] * rows.size, dtype=pl.String), "登记日期": self.days_back(100, 3000, rows.size)})
         mask = np.zeros(g.m_count, bool)
         mask[self.head_index[~g.h_nl["nl_town_house"]]] = True
-        planted = self.pick(mask, self.k)
+        planted = self.pick(mask, self.k, "不动产")
         ids = self.plant("不动产", "town_house", planted)
         self.add("不动产", {"证件号码": pl.Series(ids, dtype=pl.String), "不动产类型": pl.Series(["商品住宅"] * planted.size, dtype=pl.String),
                            "所在地": pl.Series(["城镇"] * planted.size, dtype=pl.String), "登记日期": self.days_back(5, 200, planted.size)})
@@ -311,7 +316,7 @@ class _Builder:
             self.add("市场监管", {"证件号码": self.ids.gather(rows), "身份": pl.Series([role] * rows.size, dtype=pl.String),
                                  "企业名称": self._companies(rows.size), "年报状态": pl.Series([filed] * rows.size, dtype=pl.String)})
         mask = g.m_normal & (g.m_age >= 22) & ~g.h_nl["nl_company"][g.m_hh]
-        planted = self.pick(mask, self.k)
+        planted = self.pick(mask, self.k, "市场监管")
         ids = self.plant("市场监管", "company", planted)
         self.add("市场监管", {"证件号码": pl.Series(ids, dtype=pl.String), "身份": pl.Series(["法定代表人"] * planted.size, dtype=pl.String),
                              "企业名称": self._companies(planted.size), "年报状态": pl.Series(["已年报"] * planted.size, dtype=pl.String)})
@@ -324,7 +329,7 @@ class _Builder:
         rich = self.head_index[g.h_nl["nl_large_deposits"]]
         self._finance_rows(self.ids.gather(rich), rng.integers(150_000, 600_000, rich.size) * 100, np.zeros(rich.size, np.int64))
         mask = g.m_normal & (g.m_age >= 18) & ~g.h_nl["nl_large_deposits"][g.m_hh]
-        planted = self.pick(mask, self.k)
+        planted = self.pick(mask, self.k, "金融")
         ids = self.plant("金融", "large_deposits", planted)
         self._finance_rows(pl.Series(ids, dtype=pl.String), rng.integers(100_000, 400_000, planted.size) * 100 + rng.integers(0, 100, planted.size),
                            np.where(rng.random(planted.size) < 0.3, rng.integers(1000, 50_000, planted.size) * 100, 0))
