@@ -721,6 +721,7 @@ class ParameterSet:
                     "unit": definition.unit,
                     "unit_zh": UNITS[definition.unit].zh,
                     "prefix": "" if pv is None else (pv.prefix or "全国"),
+                    "prefix_code": None if pv is None else pv.prefix,
                     "start": "" if pv is None else ("(what-if)" if pv.start == dt.date.min else pv.start.isoformat()),
                     "source": "" if pv is None else pv.source,
                     "description": definition.description,

@@ -67,7 +67,7 @@ def _records(rows: list[dict]) -> list[dict]:
             "name": r["name"],
             "value": r["data"],
             "unit": r["unit"],
-            "prefix": r["prefix"] or None,
+            "prefix": r["prefix_code"] or None,  # None = national (or no value)
             "start": r["start"] or None,
             "source": r["source"] or None,
             "description": r["description"],
