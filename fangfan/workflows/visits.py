@@ -1,0 +1,167 @@
+"""W4 回访 (rules.md S1; 篇八 (一), 篇十一): recording and schedule.
+
+A visit records date, method (入户/电话/微信), who, findings, an income update and new risks.
+A new risk or a sharp income fall (net income below (1 − hardship.income_drop_ratio) × the
+previous year's) raises a case: a household that is not monitored (or whose risk was
+eliminated: 再认定, 篇二 (二)4) gets an identification case (channel 干部走访排查); a monitored
+household gets a warning on the visit for its contact and plan. An identification already
+open is not duplicated: the warning names it."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+
+from fangfan.accounts.models import Role
+from fangfan.audit.services import audit_record
+from fangfan.common import codes as C
+from fangfan.common.dates import add_months
+from fangfan.regions.scope import in_scope, scope_queryset
+from fangfan.registry.models import Household
+from fangfan.workflows import profile
+from fangfan.workflows.errors import GuardFailed, NotAllowed
+from fangfan.workflows.households import household_update, split_codes
+from fangfan.workflows.models import Case, Visit
+
+WRITER_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR})
+METHOD_LOOKUP = {**{k: k for k in Visit.Method.values}, **{label: k for k, label in Visit.Method.choices}}
+
+
+def _net_income(row) -> int:
+    """rules.md I1 in fen."""
+    return row.wage + row.business_income - row.business_cost + row.property_income + row.transfer_income
+
+
+def _schedule(household) -> tuple[str, dt.date | None] | None:
+    """(interval parameter kind, date the interval counts from when no visit) or None (no schedule)."""
+    if household.category and household.eliminated_on is None:
+        return "monitored", household.identified_on
+    if household.category and household.eliminated_on is not None:
+        return "eliminated", household.eliminated_on
+    if household.household_type == "lifted":
+        return "lifted", None
+    return None
+
+
+def last_visit_on(household) -> dt.date | None:
+    recorded = Visit.objects.filter(household=household).order_by("-visited_on").values_list(
+        "visited_on", flat=True).first()
+    dates = [d for d in (recorded, household.last_visit_on) if d]
+    return max(dates) if dates else None
+
+
+def visit_due_on(household, as_of: dt.date) -> dt.date | None:
+    """S1 due date; None when the household has no schedule."""
+    schedule = _schedule(household)
+    if schedule is None:
+        return None
+    kind, since = schedule
+    months = profile.visit_interval_months(kind, household.village_id, as_of)
+    if kind == "monitored" and household.category == "marginal":
+        # 篇十一: a marginal household's contact visits every month where the profile says so.
+        months = profile.visit_interval_months("marginal", household.village_id, as_of) or months
+    if months is None:
+        return None
+    last = last_visit_on(household)
+    base = last or since
+    if base is None:
+        return as_of  # a 脱贫户 never visited is due now
+    return add_months(base, months)
+
+
+def visits_overdue(*, actor, as_of: dt.date) -> list[dict]:
+    """Households in the actor's scope whose S1 visit is overdue (as-of after the due date)."""
+    qs = scope_queryset(Household.objects.all(), actor, "village_id").filter(
+        ~Q(category="") | Q(household_type="lifted")
+    )
+    rows = []
+    for h in qs.iterator():
+        due = visit_due_on(h, as_of)
+        if due is not None and as_of > due:
+            rows.append({"household": h, "due_on": due, "days_over": (as_of - due).days})
+    return rows
+
+
+def _sharp_fall(household, net_income: int | None, on: dt.date) -> tuple[bool, int | None]:
+    if net_income is None:
+        return False, None
+    previous = household.incomes.filter(year__lt=on.year).order_by("-year").first()
+    if previous is None:
+        return False, None
+    before = _net_income(previous)
+    ratio = profile.income_drop_ratio(household.village_id, on)
+    # Exact: compare in Decimal fen, never floats.
+    return Decimal(net_income) < (Decimal(1) - ratio) * Decimal(before), before
+
+
+def visit_record(
+    *,
+    actor,
+    household,
+    visited_on: dt.date,
+    method: str,
+    visitors: str,
+    findings: str = "",
+    net_income: int | None = None,
+    new_risks=(),
+) -> Visit:
+    """Record a visit; `net_income` is the household's expected yearly net income in fen."""
+    if actor is None or actor.role not in WRITER_ROLES:
+        raise NotAllowed("回访须由村、乡镇或县乡村振兴局账号录入")
+    if not in_scope(actor, household.village_id):
+        raise NotAllowed("该户不在本账号的管辖范围内")
+    code = METHOD_LOOKUP.get(method)
+    if code is None:
+        raise GuardFailed("回访方式须为 入户、电话 或 微信")
+    if not visitors.strip():
+        raise GuardFailed("须写明回访人")
+    risks = split_codes(new_risks)
+    unknown = [r for r in risks if r not in C.RISK.codes]
+    if unknown:
+        raise GuardFailed(f"未知的风险类型: {', '.join(unknown)}")
+    with transaction.atomic():
+        fresh_risks = [r for r in risks if r not in split_codes(household.declared_risks)]
+        fell, before = _sharp_fall(household, net_income, visited_on)
+        visit = Visit.objects.create(
+            household=household, visited_on=visited_on, method=code, visitors=visitors, findings=findings,
+            net_income=net_income, new_risks=";".join(risks), recorded_by=actor,
+        )
+        triggers = []
+        if fresh_risks:
+            triggers.append("新发现风险 " + "、".join(C.RISK.label(r) for r in fresh_risks))
+        if fell:
+            triggers.append(f"收入大幅缩减 (上年纯收入 {before / 100:.2f} 元, 本次预估 {net_income / 100:.2f} 元)")
+        if triggers:
+            _raise(actor, household, visit, visited_on, "; ".join(triggers), fresh_risks)
+        audit_record(
+            actor=actor, action="visit.record", object_type="visit", object_key=str(visit.pk),
+            after={"visited_on": visited_on.isoformat(), "method": code, "visitors": visitors,
+                   "new_risks": risks, "raised_case": visit.raised_case_id, "warning": visit.warning},
+            household_key=household.household_number, region_code=household.village_id,
+        )
+        last = household.last_visit_on
+        if last is None or visited_on > last:
+            household_update(actor=actor, household=household, changes={"last_visit_on": visited_on},
+                             action="household.visit", comment=f"回访 {visit.pk}")
+    return visit
+
+
+def _raise(actor, household, visit: Visit, on: dt.date, why: str, fresh_risks: list[str]) -> None:
+    from fangfan.workflows.identification import OPEN_STATES, identification_open
+
+    if household.is_monitored:
+        Visit.objects.filter(pk=visit.pk).update(warning=f"监测户预警: {why}, 请调整帮扶措施")
+    else:
+        existing = Case.objects.filter(household=household, kind=Case.Kind.IDENTIFICATION,
+                                       state__in=OPEN_STATES).first()
+        if existing is not None:
+            Visit.objects.filter(pk=visit.pk).update(warning=f"{why}; 已有办理中的识别纳入案件 {existing.pk}")
+        elif actor.role not in (Role.VILLAGE, Role.TOWNSHIP):
+            Visit.objects.filter(pk=visit.pk).update(warning=f"{why}; 请村或乡镇发起识别纳入")
+        else:
+            case = identification_open(actor=actor, household=household, channel="cadre_visit", on=on,
+                                       reason=f"回访发现: {why}")
+            Visit.objects.filter(pk=visit.pk).update(raised_case=case, warning=f"{why}; 已发起识别纳入案件 {case.pk}")
+    visit.refresh_from_db()
