@@ -560,7 +560,7 @@ CALCULATORS: dict[str, Calculator] = {
         ),
         Calculator(
             "workshop_award", "C5", "就业帮扶车间以奖代补与稳岗补贴", "篇一 5", workshop_award,
-            (Input("workers", "workers", "务工人员 就业月数:月均工资[:是否脱贫人口];…"),),
+            (Input("workers", "workers", "务工人员 [人数*]就业月数:月均工资[:是否脱贫人口];…(如 5*6:1000;2*12:1500)"),),
             ("award", "stable_subsidy", "total"),
         ),
         Calculator(
@@ -664,8 +664,11 @@ def _parse_kind(kind: str, text: str, what: str) -> Any:
     if kind == "workers":
         workers = []
         for parts in _rows(text, what, (2, 3)):
+            # "20*6:1000" = twenty workers employed 6 months at 1000 a month.
+            repeat, _, months = parts[0].rpartition("*")
+            count = _parse_int(repeat, what) if repeat else 1
             lifted = _parse_bool(parts[2], what) if len(parts) == 3 else True
-            workers.append(Worker(_parse_int(parts[0], what), _parse_money(parts[1], what), lifted))
+            workers.extend([Worker(_parse_int(months, what), _parse_money(parts[1], what), lifted)] * count)
         return workers
     if kind == "contracts":
         return [Contract(_parse_day(a, what), _parse_day(b, what)) for a, b in _rows(text, what, (2,))]
