@@ -107,22 +107,24 @@ class Command(BaseCommand):
             except Exception as exc:  # the parameter module says what is wrong with a value
                 raise CommandError(f"--set 参数无效: {exc}") from None
 
+        if engine == "spark" and importlib.util.find_spec("fangfan.policy.spark") is None:
+            raise CommandError("spark engine not available yet")
+
+        from fangfan.registry.interchange.read import read_interchange
+
+        with progress.step("读取并校验"):
+            read = read_interchange(path)
+        if not read.ok:
+            for problem in read.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(f"输入有 {len(read.problems)} 个问题,未写出结果")
+
         if engine == "spark":
-            if importlib.util.find_spec("fangfan.policy.spark") is None:
-                raise CommandError("spark engine not available yet")
             from fangfan.policy.spark import evaluate_spark
 
             def run(p):
-                return evaluate_spark(path, as_of_date, year, p)
+                return evaluate_spark(read.tables, as_of_date, year, p)
         else:
-            from fangfan.registry.interchange.read import read_interchange
-
-            with progress.step("读取并校验"):
-                read = read_interchange(path)
-            if not read.ok:
-                for problem in read.problems:
-                    self.stderr.write(str(problem))
-                raise CommandError(f"输入有 {len(read.problems)} 个问题,未写出结果")
 
             def run(p):
                 return evaluate_tables(read.tables, as_of=as_of_date, year=year, params=p)
