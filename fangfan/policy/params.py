@@ -18,7 +18,6 @@ Money is Decimal yuan (two places) in the Python API and Int64 fen in frames. Pu
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -445,9 +444,18 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _check_follow_target(definitions: dict[str, Definition], name: str, follow: Follow, where: str) -> None:
+    target = definitions.get(follow.target)
+    if target is None:
+        raise ParameterError(f"{where}: follow 的目标 {follow.target!r} 不是已定义的参数")
+    if target.unit != definitions[name].unit:
+        raise ParameterError(f"{where}: follow 的目标 {follow.target} 单位 {target.unit} 与本参数 {definitions[name].unit} 不同")
+
+
 def _read_values(
-    path: Path, name: str, definition: Definition, raw_values: Any, default_prefix: str, default_source: str | None
+    path: Path, name: str, definitions: dict[str, Definition], raw_values: Any, default_prefix: str, default_source: str | None
 ) -> list[ParamValue]:
+    definition = definitions[name]
     if not isinstance(raw_values, list):
         raise ParameterError(f"{path.name}: 参数 {name} 的 values 必须是列表")
     result = []
@@ -468,8 +476,12 @@ def _read_values(
         source = raw.get("source", default_source)
         if not isinstance(source, str) or not source.strip():
             raise ParameterError(f"{where}: 缺少 source(篇N 或 fangfan default)")
+        if prefix and default_prefix and not prefix.startswith(default_prefix):
+            raise ParameterError(f"{where}: prefix {prefix} 不在本文件地区 {default_prefix} 之内")
         note = raw.get("note", "")
         value = coerce_value(definition, raw["value"], where)
+        if isinstance(value, Follow):
+            _check_follow_target(definitions, name, value, where)
         result.append(ParamValue(name, prefix, start, value, source.strip(), note=str(note or "")))
     return result
 
@@ -524,7 +536,7 @@ def _load_directory(directory: Path) -> "ParameterSet":
     for path, name, raw_values, prefix, source in pending:
         if name not in definitions:
             raise ParameterError(f"{path.name}: 未知参数 {name!r}(参数须先在 base.yaml 中定义)")
-        for pv in _read_values(path, name, definitions[name], raw_values, prefix, source):
+        for pv in _read_values(path, name, definitions, raw_values, prefix, source):
             key = (name, pv.prefix, pv.start)
             if key in origin:
                 raise ParameterError(
@@ -593,29 +605,27 @@ class ParameterSet:
         return _load_cached(str(Path(directory or DEFAULT_DIRECTORY).resolve()))
 
     def _check_follows(self) -> None:
+        edges: dict[str, set[str]] = {}
         for name, by_prefix in self._values.items():
             for items in by_prefix.values():
                 for pv in items:
-                    if not isinstance(pv.value, Follow):
-                        continue
-                    seen = [name]
-                    target = pv.value.target
-                    if target not in self.definitions:
-                        raise ParameterError(f"参数 {name}: follow 的目标 {target!r} 不是已定义的参数")
-                    if self.definitions[target].unit != self.definitions[name].unit:
-                        raise ParameterError(
-                            f"参数 {name}: follow 的目标 {target} 单位 {self.definitions[target].unit} 与本参数 "
-                            f"{self.definitions[name].unit} 不同"
-                        )
-                    # A follow chain must end: walk every follow value the target may take.
-                    frontier = [target]
-                    while frontier:
-                        current = frontier.pop()
-                        if current in seen:
-                            raise ParameterError(f"参数 {name}: follow 形成循环 {' → '.join(seen + [current])}")
-                        seen.append(current)
-                        for other in self._values[current].values():
-                            frontier.extend(v.value.target for v in other if isinstance(v.value, Follow))
+                    if isinstance(pv.value, Follow):
+                        _check_follow_target(self.definitions, name, pv.value, f"参数 {name}")
+                        edges.setdefault(name, set()).add(pv.value.target)
+        # A follow chain must end: depth-first search for a cycle through the follow edges.
+        done: set[str] = set()
+
+        def visit(name: str, path: list[str]) -> None:
+            if name in path:
+                raise ParameterError(f"参数 {path[0]}: follow 形成循环 {' → '.join(path + [name])}")
+            if name in done:
+                return
+            for target in sorted(edges.get(name, ())):
+                visit(target, path + [name])
+            done.add(name)
+
+        for name in sorted(edges):
+            visit(name, [])
 
     def with_overrides(self, overrides: Iterable[tuple[str, str | None, object]]) -> "ParameterSet":
         """What-if: each (name, prefix or None, value) replaces every dated value of `name` at that prefix
@@ -683,7 +693,7 @@ class ParameterSet:
             target.prefix,
             target.start,
             target.value,
-            f"{raw.source} → {target.via or target.name}: {target.source}",
+            f"{raw.source} → {raw.value.target}: {target.source}",
             via=target.via or target.name,
             note=target.note,
         )
@@ -945,14 +955,6 @@ _NESTED = {
 def yuan_to_fen(amount: Decimal) -> int:
     """A parameter's Decimal yuan → integer fen (parameters have at most two decimals: exact)."""
     return int(amount * 100)
-
-
-def plain(value: Any) -> Any:
-    return _plain(value)
-
-
-def dumps_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, ensure_ascii=False, indent=2)
 
 
 __all__ = [

@@ -404,7 +404,9 @@ PROFILE_HEAD = 'profile: {prefix: "2108", place: 营口市, source: 篇二}\nval
         ),
         ("  monitoring.income_line:\n    - {start: 2020-01-01, value: 7260, prefix: \"\", source: x}\n", ["p.yaml", "全国", "重复", "base.yaml"]),
         ("  monitoring.income_line: 7260\n", ["p.yaml", "monitoring.income_line", "列表"]),
-        ("  elimination.income_line:\n    - {start: 2023-01-01, value: {follow: no.such}}\n", ["elimination.income_line", "no.such"]),
+        ("  elimination.income_line:\n    - {start: 2023-01-01, value: {follow: no.such}}\n", ["p.yaml", "elimination.income_line", "no.such"]),
+        ("  elimination.income_line:\n    - {start: 2023-01-01, value: {follow: notice.village_days}}\n", ["p.yaml", "单位"]),
+        ("  notice.village_days:\n    - {start: 2023-01-01, value: 6, prefix: \"43\"}\n", ["p.yaml", "不在本文件地区 2108"]),
         ("  monitoring.income_line:\n    - {start: 2023-01-01, value: {follow: elimination.income_line}}\n", ["循环"]),
         ("  notice.village_days:\n    - {start: 2023-01-01, value: 5}\n  notice.village_days:\n    - {start: 2024-01-01, value: 6}\n", ["p.yaml", "重复的键"]),
     ],
@@ -606,3 +608,38 @@ def test_it_refuses_a_bad_region_or_date(kwargs, message):
 
     with pytest.raises(CommandError, match=message):
         call_command("params", **kwargs)
+
+
+def test_it_keeps_django_out_of_the_rules_engine():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fangfan.policy.params, fangfan.policy.calc; "
+        "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PATH": ""})
+    assert out.stdout.strip() == "[]"
+
+
+def test_it_resolves_a_chain_of_follows_without_calling_it_a_cycle(params):
+    changed = params.with_overrides(
+        [
+            ("warning.medical_oop_line", None, "follow:dibao.line_rural_year"),  # yuan_per_person_year both
+            ("local.disposable_income_per_capita", None, "follow:monitoring.income_line"),
+            ("elimination.income_line", "2108", "follow:local.disposable_income_per_capita"),
+        ]
+    )
+    on = D("2023-06-01")
+    assert changed.value("elimination.income_line", YINGKOU, on) == Decimal("7260")
+    assert changed.value("local.disposable_income_per_capita", BEIJING, on) == Decimal("6000")
+    assert changed.value("warning.medical_oop_line", ANKANG, on) == Decimal("4830")
+    assert changed.value("warning.medical_oop_line", BEIJING, on) is None  # follows a null line
+    frame = changed.resolve_frame([YINGKOU, BEIJING, ANKANG], on)
+    assert frame["elimination.income_line"].to_list() == [726000, 600000, 600000]
+    assert frame["warning.medical_oop_line"].to_list() == [None, None, 483000]
+    assert frame["local.disposable_income_per_capita"].to_list() == [726000, 600000, 600000]
+    chained = changed.get("elimination.income_line", YINGKOU, on)
+    assert chained.via == "monitoring.income_line"
+    assert frame["elimination.income_line__source"][0] == chained.explanation
+    assert "→ local.disposable_income_per_capita: what-if 覆盖 → monitoring.income_line: 篇二" in chained.explanation
