@@ -643,3 +643,12 @@ def test_it_resolves_a_chain_of_follows_without_calling_it_a_cycle(params):
     assert chained.via == "monitoring.income_line"
     assert frame["elimination.income_line__source"][0] == chained.explanation
     assert "→ local.disposable_income_per_capita: what-if 覆盖 → monitoring.income_line: 篇二" in chained.explanation
+
+
+def test_it_resolves_no_codes_and_dates_before_any_value_to_nulls(params):
+    empty = params.resolve_frame([], D("2023-06-01"))
+    assert empty.height == 0 and empty.schema["monitoring.income_line"] == pl.Int64
+    early = params.resolve_frame([BEIJING], D("2010-06-01"))
+    assert early["monitoring.income_line"].to_list() == [None]
+    assert early["monitoring.income_line__source"].to_list() == [None]
+    assert early["negative_list"].to_list() == [None]
