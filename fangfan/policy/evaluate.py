@@ -8,6 +8,7 @@ booleans true/false, empty strings for empty, codes joined by ";".
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 
 import polars as pl
 
@@ -51,6 +52,28 @@ MONEY_COLUMNS = frozenset(
 )
 
 
+# Resolved parameter tables memoised per ParameterSet (immutable: a what-if is a new object),
+# so evaluating one household at a time does not re-resolve its village's parameters. A pure
+# memo: results are identical with or without it.
+_PARAM_TABLES: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+_PARAM_TABLES_PER_SET = 256
+
+
+def _param_table(params, codes: list[str], as_of: dt.date):
+    key = (tuple(sorted(codes)), as_of)
+    try:
+        memo = _PARAM_TABLES.setdefault(params, {})
+    except TypeError:  # not weak-referenceable: no memo
+        return parameter_frame(params, codes, as_of)
+    table = memo.get(key)
+    if table is None:
+        table = parameter_frame(params, codes, as_of)
+        if len(memo) >= _PARAM_TABLES_PER_SET:
+            memo.pop(next(iter(memo)))
+        memo[key] = table
+    return table
+
+
 def _params(params):
     if params is None:
         from fangfan.policy.params import ParameterSet
@@ -68,7 +91,7 @@ def evaluate_frame(
         year = latest_year(tables)
     households = tables["households"]
     codes = households.get_column("village_code").cast(pl.String).drop_nulls().unique().to_list()
-    param_table = parameter_frame(params, codes, as_of)
+    param_table = _param_table(params, codes, as_of)
     lf = with_parameters(household_frame(tables, year=year, as_of=as_of), param_table)
     lf = pipeline(lf, param_table.negative_items)
     return lf.with_columns(
