@@ -58,7 +58,8 @@ def _write_atomic(out: Path, sheets: dict[str, pl.DataFrame]) -> None:
                 fd, tmp = tempfile.mkstemp(suffix=".csv", dir=out.parent)
                 os.close(fd)
                 targets.append((Path(tmp), target))
-                frame.write_csv(tmp)
+                # empty cells unquoted (polars quotes "" to tell it from null)
+                frame.with_columns(pl.col(pl.String).replace("", None)).write_csv(tmp)
         for tmp, target in targets:
             os.replace(tmp, target)
     finally:
