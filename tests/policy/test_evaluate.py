@@ -164,3 +164,12 @@ def test_it_says_the_spark_engine_is_not_available_yet(tmp_path):
     with pytest.raises(CommandError, match="spark engine not available yet"):
         call_command("evaluate", str(EXAMPLES), "--as-of", "2026-05-01", "--out", str(tmp_path / "r.csv"),
                      "--engine", "spark", verbosity=0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("fangfan.policy.spark") is None, reason="no spark engine")
+def test_it_writes_the_same_results_with_the_spark_engine(tmp_path):
+    local, spark = tmp_path / "local.csv", tmp_path / "spark.csv"
+    call_command("evaluate", str(EXAMPLES), "--as-of", "2026-05-01", "--out", str(local), verbosity=0)
+    call_command("evaluate", str(EXAMPLES), "--as-of", "2026-05-01", "--out", str(spark), "--engine", "spark", verbosity=0)
+    assert spark.read_text(encoding="utf-8") == local.read_text(encoding="utf-8")
