@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from fangfan.common import codes as C
+from fangfan.common.tables import TABLES
 from fangfan.regions import codes as region_codes
 from fangfan.registry import synthetic_names as W
 
@@ -71,6 +72,9 @@ LIFTED_SHARE_BY_KIND = {
 SCHOOLING = C.SCHOOLING.codes
 LABOR = C.LABOR.codes
 S = {code: i for i, code in enumerate(SCHOOLING)}
+REL = {code: i for i, code in enumerate(C.RELATION.codes)}
+STATUS = {code: i for i, code in enumerate(C.MEMBER_STATUS.codes)}
+DISABILITY_KINDS = C.DISABILITY_KIND.codes
 L = {code: i for i, code in enumerate(LABOR)}
 STUDENT_LEVELS = tuple(S[c] for c in SCHOOLING if c not in ("not_in_school", "dropout"))
 # Yearly education spending per student, yuan (from, to), by schooling level.
@@ -142,8 +146,10 @@ def write_county(county: SyntheticCounty, out: Path, fmt: str = "csv") -> list[P
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    target = out / "county.xlsx" if fmt == "xlsx" else out
-    written = write_tables(county.tables, target, fmt)
+    if fmt == "xlsx":
+        written = write_tables(county.tables, out / "county.xlsx", "xlsx")
+    else:
+        written = [_write_csv_in_chunks(name, frame, out) for name, frame in county.tables.items()]
     feeds_dir = out / "departments"
     feeds_dir.mkdir(exist_ok=True)
     for name, frame in county.feeds.items():
@@ -154,6 +160,20 @@ def write_county(county: SyntheticCounty, out: Path, fmt: str = "csv") -> list[P
     county.planted.write_csv(path)
     written.append(path)
     return written
+
+
+def _write_csv_in_chunks(name: str, frame: pl.DataFrame, out: Path, chunk: int = 250_000) -> Path:
+    """The writer's CSV, a slice at a time: a million households would otherwise need their text
+    copy all at once. The frames are already sorted by their table key, so slices come out in the
+    same order as the writer's own sort."""
+    from fangfan.registry.interchange.write import to_text_frame
+
+    table = TABLES[name]
+    path = out / f"{name}.csv"
+    with path.open("wb") as f:
+        for start in range(0, max(frame.height, 1), chunk):
+            to_text_frame(table, frame.slice(start, chunk)).write_csv(f, include_header=start == 0)
+    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,12 +235,12 @@ class _Generator:
         self._negative_list()
         self.step("帮扶措施")
         measures = self._measures()
-        tables = {
-            "villages": villages,
-            "households": self._household_frame(),
+        tables = {  # each sorted by its table key, as the writer writes them
+            "villages": villages.sort("village_code"),
+            "households": self._household_frame(),  # household ids are issued in order
             "members": self._member_frame(),
-            "incomes": self._income_frame(),
-            "measures": measures,
+            "incomes": self._income_frame().sort(["household_id", "year"]),
+            "measures": measures.sort(list(TABLES["measures"].key)),
         }
         self.step("部门数据")
         feeds, planted = synthetic_feeds.build_feeds(self, tables)
@@ -281,8 +301,8 @@ class _Generator:
         weights = rng.lognormal(0.0, 0.35, n_villages)
         counts = rng.multinomial(n, weights / weights.sum())
         self.h_village = np.repeat(np.arange(n_villages), counts)
-        kind = self.village_kind[self.h_village]
-        lifted_p = np.vectorize(LIFTED_SHARE_BY_KIND.get)(kind) if n else np.zeros(0)
+        kind = self.village_kind[self.h_village]  # village kinds are few: this array is short-lived
+        lifted_p = np.array([LIFTED_SHARE_BY_KIND[k] for k in self.village_kind])[self.h_village]
         self.h_lifted = rng.random(n) < lifted_p
         self.h_relocated = self.h_lifted & (
             rng.random(n) < np.where(kind == "relocation_village", 0.7, 0.03)
@@ -358,13 +378,13 @@ class _Generator:
                 np.isin(role, [R["parent"], R["father"], R["mother"]]),
                 role == R["grandparent"], role == R["sibling"],
             ],
-            [
+            [REL[c] for c in (
                 "head", "spouse", "son", "daughter", "daughter_in_law", "son_in_law", "grandson",
                 "granddaughter", "daughters_son", "daughters_daughter", "father", "mother",
                 "grandparent", "sibling",
-            ],
-            "other",
-        )
+            )],
+            REL["other"],
+        ).astype(np.int8)
         # A parent of a female head's husband is 之公婆, of a male head's wife 之岳父母: the
         # templates only draw the head's own parents, so those two codes come from 'other' here.
         self.m_hh, self.m_role, self.m_relation, self.m_male = hh, role, relation, male
@@ -413,8 +433,8 @@ class _Generator:
         r = rng.random(m)
         deceased = (role != R["head"]) & (r < 0.004 + 0.03 * (age >= 70))
         moved = (role != R["head"]) & ~deceased & (rng.random(m) < np.where((age >= 18) & (age <= 40), 0.02, 0.003))
-        self.m_status = np.where(deceased, "deceased", np.where(moved, "moved_out", "normal"))
-        self.m_normal = self.m_status == "normal"
+        self.m_status = np.select([deceased, moved], [STATUS["deceased"], STATUS["moved_out"]], STATUS["normal"]).astype(np.int8)
+        self.m_normal = self.m_status == STATUS["normal"]
 
     def _identity_numbers(self, age, male, role) -> None:
         """18-digit IDs: county prefix (some married-in spouses from other counties of the city),
@@ -460,12 +480,9 @@ class _Generator:
         ids = pl.Series(first17).cast(pl.String).str.zfill(17) + check
         self.m_id = ids[:m].alias("id_number")
         self.stranger_ids = ids[m:]
-        born_all = pl.Series(born.astype("datetime64[D]")).cast(pl.Date)
-        self.m_birth = born_all[:m]
         ref_md = self.ref.month * 100 + self.ref.day
         real_age = self.ref.year - y - ((mo * 100 + d) > ref_md)
         self.m_age = real_age[:m]
-        self.stranger_age = real_age[m:]
 
     def _member_attributes(self) -> None:
         rng, m, age = self.rng, self.m_count, self.m_age
@@ -476,12 +493,12 @@ class _Generator:
         serious = r() < np.select([age >= 60, age >= 40], [0.03, 0.015], 0.004)
         disabled = r() < np.where(lifted, 1.6, 0.8) * np.select([age >= 60, age >= 18], [0.07, 0.03], 0.012)
         grade = np.where(disabled, rng.choice(4, m, p=[0.12, 0.23, 0.32, 0.33]) + 1, 0)
-        kinds = C.DISABILITY_KIND.codes
-        kind = rng.choice(len(kinds), m, p=[0.12, 0.12, 0.03, 0.45, 0.10, 0.10, 0.08])
+        kind = rng.choice(len(DISABILITY_KINDS), m, p=[0.12, 0.12, 0.03, 0.45, 0.10, 0.10, 0.08]).astype(np.int8)
         self.m_chronic, self.m_serious, self.m_disabled = chronic, serious, disabled
         self.m_grade = grade
-        self.m_kind = np.array(kinds)[kind]
-        severe = disabled & ((grade <= 2) | ((grade == 3) & np.isin(self.m_kind, ["intellectual", "mental"])))
+        self.m_kind = kind  # index into DISABILITY_KINDS
+        mind = np.isin(kind, [DISABILITY_KINDS.index("intellectual"), DISABILITY_KINDS.index("mental")])
+        severe = disabled & ((grade <= 2) | ((grade == 3) & mind))
         self.m_severe = severe
 
         # Schooling by age.
@@ -814,15 +831,15 @@ class _Generator:
             "R06": ["M01", "M03"], "R07": ["M02", "M04"], "R08": ["M08", "M04"], "R09": ["M09"], "R10": ["M06"],
             "R11": ["M05"], "R12": ["M10"], "R99": ["M11"],
         }
-        risks = self.h_risks.to_list()
+        risks = self.h_risks.gather(monitored).to_list()
         rows: dict[str, list] = {k: [] for k in ("household_id", "measure_code", "content", "started_on", "status", "responsible_unit")}
-        ids = self.household_ids.to_list()
+        ids = self.household_ids.gather(monitored).to_list()
         ref = self.ref
         draws = rng.random((len(monitored), 8))
         for row, h in enumerate(monitored):
             u = draws[row]
             codes: list[str] = []
-            for risk in risks[h]:
+            for risk in risks[row]:
                 for code in wanted_by_risk.get(risk, []):
                     if code not in codes:
                         codes.append(code)
@@ -850,7 +867,7 @@ class _Generator:
                     status = "planned" if u[(4 + j) % 8] < 0.6 else "in_progress"
                 options = MEASURE_CONTENT[code]
                 content, unit = options[int(u[(5 + j) % 8] * len(options)) % len(options)]
-                rows["household_id"].append(ids[h])
+                rows["household_id"].append(ids[row])
                 rows["measure_code"].append(code)
                 rows["content"].append(content)
                 rows["started_on"].append(started)
@@ -890,41 +907,44 @@ class _Generator:
         return pl.DataFrame(data)
 
     def _member_frame(self) -> pl.DataFrame:
-        m = self.m_count
-        f = pl.DataFrame({
-            "chronic": self.m_chronic, "serious": self.m_serious, "disabled": self.m_disabled,
-        })
-        health = f.select(
-            pl.concat_list([
-                pl.when(pl.col("chronic")).then(pl.lit("chronic")),
-                pl.when(pl.col("serious")).then(pl.lit("serious_illness")),
-                pl.when(pl.col("disabled")).then(pl.lit("disabled")),
-            ]).list.drop_nulls().alias("h")
-        )["h"]
-        health = pl.select(
-            pl.when(health.list.len() == 0).then(pl.lit(["healthy"], dtype=pl.List(pl.String))).otherwise(health)
-        ).to_series()
+        """Sorted by ID number (the table key); built a column at a time to keep a million-household
+        county within memory."""
         disabled = pl.Series(self.m_disabled)
-        grade = pl.select(pl.when(disabled).then(pl.Series(self.m_grade.astype(str)))).to_series()
-        kind = pl.select(pl.when(disabled).then(pl.Series(self.m_kind))).to_series()
-        return pl.DataFrame({
-            "household_id": self.household_ids.gather(self.m_hh),
-            "name": self.m_name,
-            "id_number": self.m_id,
-            "relation": pl.Series(self.m_relation),
-            "status": pl.Series(self.m_status),
+        codes = lambda values, codelist: pl.Series(codelist).gather(values)  # noqa: E731
+
+        def health() -> pl.Series:
+            flags = pl.DataFrame({"chronic": self.m_chronic, "serious": self.m_serious, "disabled": self.m_disabled})
+            listed = flags.select(
+                pl.concat_list([
+                    pl.when(pl.col("chronic")).then(pl.lit("chronic")),
+                    pl.when(pl.col("serious")).then(pl.lit("serious_illness")),
+                    pl.when(pl.col("disabled")).then(pl.lit("disabled")),
+                ]).list.drop_nulls().alias("h")
+            )["h"]
+            return pl.select(
+                pl.when(listed.list.len() == 0).then(pl.lit(["healthy"], dtype=pl.List(pl.String))).otherwise(listed)
+            ).to_series()
+
+        columns = {
+            "household_id": lambda: self.household_ids.gather(self.m_hh),
+            "name": lambda: self.m_name,
+            "id_number": lambda: self.m_id,
+            "relation": lambda: codes(self.m_relation, C.RELATION.codes),
+            "status": lambda: codes(self.m_status, C.MEMBER_STATUS.codes),
             "health": health,
-            "disability_grade": grade,
-            "disability_kind": kind,
-            "labor": pl.Series(np.array(LABOR)[self.m_labor]),
-            "schooling": pl.Series(np.array(SCHOOLING)[self.m_schooling]),
-            "months_worked": pl.Series(self.m_months.astype(np.int64)),
-            "medical_insurance": pl.Series(self.m_insured),
-            "dibao": pl.Series(self.m_dibao),
-            "tekun": pl.Series(self.m_tekun),
-            "nl_public_payroll": pl.Series(self.m_payroll),
-            "nl_village_head": pl.Series(self.m_village_head),
-        }).with_columns(pl.col("months_worked").cast(pl.Int64))
+            "disability_grade": lambda: pl.select(pl.when(disabled).then(pl.Series(self.m_grade).cast(pl.String))).to_series(),
+            "disability_kind": lambda: pl.select(pl.when(disabled).then(codes(self.m_kind, DISABILITY_KINDS))).to_series(),
+            "labor": lambda: codes(self.m_labor, LABOR),
+            "schooling": lambda: codes(self.m_schooling, SCHOOLING),
+            "months_worked": lambda: pl.Series(self.m_months, dtype=pl.Int64),
+            "medical_insurance": lambda: pl.Series(self.m_insured),
+            "dibao": lambda: pl.Series(self.m_dibao),
+            "tekun": lambda: pl.Series(self.m_tekun),
+            "nl_public_payroll": lambda: pl.Series(self.m_payroll),
+            "nl_village_head": lambda: pl.Series(self.m_village_head),
+        }
+        order = self.m_id.arg_sort()
+        return pl.DataFrame([make().gather(order).alias(name) for name, make in columns.items()])
 
     def _income_frame(self) -> pl.DataFrame:
         from fangfan.common.tables import INCOMES

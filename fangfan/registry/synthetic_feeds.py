@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from fangfan.registry.synthetic import DISABILITY_KINDS, STATUS, S
+
 DEPARTMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "医保": ("证件号码", "结算日期", "医疗总费用", "基本医保报销", "大病保险报销", "医疗救助", "合规自付", "就医地", "执行分级诊疗"),
     "民政": ("证件号码", "事项", "日期", "金额"),
@@ -84,7 +86,6 @@ class _Builder:
         self.planted: list[dict[str, str]] = []
         self.k = int(np.clip(round(g.n / 1000), 2, 100))
         self.head_index = g.h_start  # the head is the first member of each household
-        self.village_of_member = g.village_codes[g.h_village][g.m_hh]
         self.ids = g.m_id
 
     # -- helpers
@@ -122,7 +123,7 @@ class _Builder:
                     shown[i] = number[:6] + number[8:17]
                     break
         hh = self.g.household_ids.gather(self.g.m_hh[members]).to_list()
-        villages = self.village_of_member[members].tolist()
+        villages = self.g.village_codes[self.g.h_village[self.g.m_hh[members]]].tolist()
         for number, feed_id, household, village in zip(ids, shown, hh, villages):
             detail = EFFECTS[effect] + (OLD_ID_NOTE if feed_id != number else "")
             self.planted.append(dict(department=dept, effect=effect, id_number=feed_id, id_number_18=number,
@@ -160,7 +161,7 @@ class _Builder:
             rows = np.flatnonzero(mask)
             self.add("民政", {"证件号码": self.ids.gather(rows), "事项": pl.Series([event] * rows.size, dtype=pl.String),
                              "日期": self.days_back(400, 2500, rows.size), "金额": _yuan_text(rng.integers(lo, hi + 1, rows.size) * 100)})
-        dead = np.flatnonzero(g.m_status == "deceased")
+        dead = np.flatnonzero(g.m_status == STATUS["deceased"])
         self.add("民政", {"证件号码": self.ids.gather(dead), "事项": pl.Series(["死亡火化"] * dead.size, dtype=pl.String),
                          "日期": self.days_back(60, 700, dead.size), "金额": pl.Series([""] * dead.size, dtype=pl.String)})
         poor = (g.h_dibao | g.h_tekun | g.h_monitored)[g.m_hh] & g.m_normal
@@ -178,7 +179,7 @@ class _Builder:
         g, rng = self.g, self.rng
         rows = self.sample(g.m_disabled, 0.7)
         grade_labels = np.array(["", "一级", "二级", "三级", "四级"])
-        kind_labels = np.vectorize(DISABILITY_LABELS.get)(g.m_kind[rows]) if rows.size else np.array([], dtype=str)
+        kind_labels = np.array([DISABILITY_LABELS[k] for k in DISABILITY_KINDS])[g.m_kind[rows]]
         self.add("残联", {"证件号码": self.ids.gather(rows), "残疾类别": pl.Series(kind_labels, dtype=pl.String),
                          "残疾等级": pl.Series(grade_labels[g.m_grade[rows]]), "发证日期": self.days_back(365, 5000, rows.size)})
         planted = self.pick(g.m_normal & ~g.m_disabled & (g.m_age >= 5), self.k, "残联")
@@ -218,7 +219,6 @@ class _Builder:
 
     def education(self) -> None:
         g = self.g
-        from fangfan.registry.synthetic import S
 
         fresh = g.m_normal & (g.m_age == 19) & np.isin(g.m_schooling, [S["bachelor"], S["higher_vocational"]])
         rows = np.flatnonzero(fresh)
@@ -272,7 +272,7 @@ class _Builder:
     def police(self) -> None:
         g, rng = self.g, self.rng
         for status, event in (("deceased", "死亡"), ("moved_out", "户籍迁出")):
-            rows = np.flatnonzero(g.m_status == status)
+            rows = np.flatnonzero(g.m_status == STATUS[status])
             self.add("公安", {"证件号码": self.ids.gather(rows), "事项": pl.Series([event] * rows.size, dtype=pl.String),
                              "日期": self.days_back(60, 700, rows.size), "车辆类型": pl.Series([""] * rows.size, dtype=pl.String)})
         cars = self.head_index[g.h_nl["nl_car"]]

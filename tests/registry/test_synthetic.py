@@ -279,3 +279,11 @@ def test_it_writes_one_workbook_in_xlsx_format(tmp_path):
     result = read.read_interchange(tmp_path / "x" / "county.xlsx")
     assert [str(p) for p in result.problems] == []
     assert result.tables["households"].height == 40
+
+
+def test_it_writes_the_same_csv_files_as_the_interchange_writer(tmp_path, county, written):
+    from fangfan.registry.interchange.write import write_tables
+
+    write_tables(county.tables, tmp_path, "csv")
+    for name in county.tables:
+        assert (tmp_path / f"{name}.csv").read_bytes() == (written / f"{name}.csv").read_bytes(), name
