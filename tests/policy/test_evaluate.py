@@ -92,6 +92,18 @@ def test_it_writes_xlsx_when_the_output_ends_in_xlsx(tmp_path):
     assert dict(zip(header, second))["detected_risks"] == "R03;R08;R09"
 
 
+def test_it_reads_an_xlsx_workbook_like_the_csv_folder(tmp_path):
+    from fangfan.registry.interchange.read import read_interchange
+    from fangfan.registry.interchange.write import write_tables
+
+    workbook = tmp_path / "input.xlsx"
+    write_tables(read_interchange(EXAMPLES).tables, workbook)
+    from_xlsx, from_csv = tmp_path / "a.csv", tmp_path / "b.csv"
+    call_command("evaluate", str(workbook), "--as-of", "2026-05-01", "--out", str(from_xlsx), verbosity=0)
+    call_command("evaluate", str(EXAMPLES), "--as-of", "2026-05-01", "--out", str(from_csv), verbosity=0)
+    assert from_xlsx.read_text(encoding="utf-8") == from_csv.read_text(encoding="utf-8")
+
+
 def test_it_evaluates_under_changed_parameters_and_writes_the_comparison(tmp_path, capsys):
     out = tmp_path / "whatif.csv"
     call_command(
