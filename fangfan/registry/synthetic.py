@@ -84,11 +84,11 @@ EDUCATION_COST = {
     "master_plus": (10000, 22000),
 }
 
-HOUSEHOLD_NL_SHARES = {  # share of households with each negative-list fact
-    "nl_town_house": 0.002, "nl_car": 0.004, "nl_machinery": 0.001, "nl_luxury_property": 0.0005,
-    "nl_large_deposits": 0.001, "nl_company": 0.001, "nl_employs_others": 0.0005,
-    "nl_costly_school": 0.0005, "nl_wealthy_supporter": 0.001, "nl_misconduct": 0.0003,
-    "nl_idle": 0.001, "nl_refuses_check": 0.0003, "nl_absent": 0.001,
+HOUSEHOLD_NL_SHARES = {  # share of households with each negative-list fact (about 1% have one)
+    "nl_town_house": 0.0015, "nl_car": 0.0025, "nl_machinery": 0.0005, "nl_luxury_property": 0.0003,
+    "nl_large_deposits": 0.0005, "nl_company": 0.0005, "nl_employs_others": 0.0003,
+    "nl_costly_school": 0.0003, "nl_wealthy_supporter": 0.0005, "nl_misconduct": 0.0002,
+    "nl_idle": 0.0005, "nl_refuses_check": 0.0002, "nl_absent": 0.0005,
 }
 
 
@@ -814,7 +814,7 @@ class _Generator:
             boost = np.where(rich, 6.0, 1.0) if field in ("nl_car", "nl_town_house", "nl_large_deposits", "nl_company") else 1.0
             self.h_nl[field] = rng.random(n) < share * boost
         adult = self.m_normal & (self.m_age >= 22) & (self.m_age <= 60) & ~self.m_student
-        self.m_payroll = adult & (rng.random(m) < 0.003)
+        self.m_payroll = adult & (rng.random(m) < 0.0015)
         heads_wanted = len(self.village_codes)
         eligible = adult & (self.m_age >= 30) & self.m_able
         p = min(1.0, heads_wanted / max(int(eligible.sum()), 1))

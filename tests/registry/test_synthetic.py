@@ -281,9 +281,13 @@ def test_it_writes_one_workbook_in_xlsx_format(tmp_path):
     assert result.tables["households"].height == 40
 
 
-def test_it_writes_the_same_csv_files_as_the_interchange_writer(tmp_path, county, written):
+def test_it_writes_the_same_csv_files_as_the_interchange_writer_slice_by_slice(tmp_path, county):
     from fangfan.registry.interchange.write import write_tables
+    from fangfan.registry.synthetic import _write_csv_in_chunks
 
-    write_tables(county.tables, tmp_path, "csv")
-    for name in county.tables:
-        assert (tmp_path / f"{name}.csv").read_bytes() == (written / f"{name}.csv").read_bytes(), name
+    (tmp_path / "writer").mkdir()
+    (tmp_path / "slices").mkdir()
+    write_tables(county.tables, tmp_path / "writer", "csv")
+    for name, frame in county.tables.items():
+        _write_csv_in_chunks(name, frame, tmp_path / "slices", chunk=37)
+        assert (tmp_path / "slices" / f"{name}.csv").read_bytes() == (tmp_path / "writer" / f"{name}.csv").read_bytes(), name
