@@ -42,7 +42,7 @@ def fake_rule_result(monkeypatch, **columns) -> dict:
     base = {
         "below_line": True, "candidate_category": "marginal", "detected_risks": "R01",
         "negative_list_hits": "", "elimination": "", "elimination_failed": "",
-        "per_capita_income": "5200.00",
+        "per_capita_income": 520000, "income_line": 600000,
     }
     base.update(columns)
     monkeypatch.setattr(results, "rule_result", lambda household, on: dict(base))

@@ -94,3 +94,29 @@ def test_it_lists_a_case_whose_deadline_cannot_be_computed_with_the_reason():
                            on=D(2026, 12, 20))
     rows = selectors.overdue(actor=ling["county"], as_of=D(2026, 12, 21))
     assert [(r["deadline"], r["message"]) for r in rows] == [(None, "无法计算: 2027年节假日安排未录入")]
+
+
+def test_it_lets_county_staff_enter_their_own_holidays_from_the_shell():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    people = staff(LINGSHOU)
+    out = StringIO()
+    with pytest.raises(CommandError, match="无法计算: 2027年节假日安排未录入"):
+        call_command("holidays", "check", "2027-01-04", "--village", LINGSHOU, stdout=out)
+    with pytest.raises(CommandError, match="只能录入本辖区"):
+        call_command("holidays", "set", "2027-01-01", "--rest", "--prefix", "341225",
+                     "--as", people["county"].username, stdout=out)
+    with pytest.raises(CommandError, match="县级及以上"):
+        call_command("holidays", "set", "2027-01-01", "--rest", "--prefix", "130126",
+                     "--as", people["village"].username, stdout=out)
+    call_command("holidays", "set", "2027-01-01", "--rest", "--prefix", "130126", "--note", "元旦",
+                 "--as", people["county"].username, stdout=out)
+    call_command("holidays", "check", "2027-01-04", "--village", LINGSHOU, stdout=out)
+    call_command("holidays", "list", "--year", "2027", stdout=out)
+    text = out.getvalue()
+    assert "2027-01-04: 工作日" in text and "2027-01-01  休  130126  元旦" in text
+    from fangfan.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="holiday.set", object_key="130126:2027-01-01").count() == 1

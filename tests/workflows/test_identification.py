@@ -241,3 +241,44 @@ def test_it_refuses_a_village_user_at_township_and_county_steps(monkeypatch):
         step(case, "township_approve", people["village"], D(2025, 3, 10), signed_by="x")
     with pytest.raises(NotAllowed, match="县乡村振兴局"):
         step(case, "reject_county", people["village"], D(2025, 3, 10), comment="x")
+
+
+@pytest.mark.parametrize("village, deadline, overdue", [(FUNAN, D(2025, 10, 11), True), (LINGSHOU, D(2025, 10, 30), False)])
+def test_it_judges_a_case_finished_on_20_october_by_the_profile_time_limit(monkeypatch, village, deadline, overdue):
+    """Raised on Friday 26 September 2025, finished on 20 October: late under 15 calendar days,
+    in time under 灵寿's 20 working days (National Day week off, 28 Sep and 11 Oct worked)."""
+    fake_rule_result(monkeypatch)
+    people = staff(village)
+    case = W1.identification_open(actor=people["village"], household=household(village), channel="self_declared",
+                                  on=D(2025, 9, 26), consent=CONSENT)
+    case = step(case, "home_check", people["village"], D(2025, 9, 28), **CHECK)
+    case = step(case, "village_review", people["village"], D(2025, 9, 29), **REVIEW)
+    case = step(case, "close_village_notice", people["village"], D(2025, 10, 4))
+    case = step(case, "township_approve", people["township"], D(2025, 10, 9), signed_by="乡长")
+    if case.state == "township_notice":
+        case = step(case, "close_township_notice", people["township"], D(2025, 10, 14))
+    case = step(case, "record_comparison", people["county"], D(2025, 10, 16), departments=["公安"], hits=[
+        {"department": "公安", "finding": "名下小轿车一辆 (已报废)"}])
+    with pytest.raises(GuardFailed, match="hits_decision"):
+        step(case, "approve", people["county"], D(2025, 10, 20), category="marginal", risks=["R01"])
+    case = step(case, "approve", people["county"], D(2025, 10, 20), category="marginal", risks=["R01"],
+                hits_decision="车辆已报废注销, 不影响认定")
+    status = W1.deadline_status(case, D(2025, 11, 30))
+    assert (status["deadline"], status["overdue"]) == (deadline, overdue)
+
+
+def test_it_lists_a_comparison_overdue_at_the_county(monkeypatch):
+    from fangfan.workflows import selectors
+
+    fake_rule_result(monkeypatch)
+    people = staff(LINGSHOU)
+    case = W1.identification_open(actor=people["village"], household=household(LINGSHOU), channel="self_declared",
+                                  on=D(2025, 3, 3), consent=CONSENT)
+    case = through_village(case, people, D(2025, 3, 3), 5)
+    case = step(case, "township_approve", people["township"], D(2025, 3, 10), signed_by="乡长")
+    case = step(case, "close_township_notice", people["township"], D(2025, 3, 15))
+    assert W1.comparison_deadline(case) == D(2025, 3, 25)
+    rows = selectors.overdue(actor=people["county"], as_of=D(2025, 3, 26), level="county")
+    assert [(r["what"], r["deadline"], r["days_over"]) for r in rows] == [("部门信息比对时限", D(2025, 3, 25), 1)]
+    # 20 working days from 3 March end on 31 March: the identification limit itself is not yet over
+    assert W1.deadline_status(case, D(2025, 3, 26))["deadline"] == D(2025, 3, 31)

@@ -140,6 +140,18 @@ class Command(BaseCommand):
             self.stdout.write(f"事由: {case.reason}")
         if case.kind == "identification":
             self.stdout.write(identification.deadline_status(case, on)["message"])
+        rule = (case.data.get("home_check") or {}).get("rule_result")
+        if rule:
+            self.stdout.write(
+                f"规则结果 ({rule.get('as_of')}): 拟类别 {rule.get('candidate_category') or '无'}, "
+                f"风险 {rule.get('detected_risks') or '无'}, 负面清单 {rule.get('negative_list_hits') or '无'}; "
+                f"{rule.get('explanation', '')}"
+            )
+        check = case.data.get("precheck")
+        if check:
+            failed = "; ".join(f"{f['rule']} {f['label']}" for f in check.get("failed", []))
+            self.stdout.write(f"风险消除预检 ({check.get('on')}): {check.get('result')}" + (f" — {failed}" if failed else "")
+                              + (f", 跟踪至 {check['tracking_until']}" if check.get("tracking_until") else ""))
         for n in case.notices.all():
             end = n.starts_on + dt.timedelta(days=n.days - 1)
             self.stdout.write(f"公示: {n.get_level_display()} {n.starts_on}~{end} {n.proposal}"
