@@ -92,6 +92,9 @@ HOUSEHOLD_NL_SHARES = {  # share of households with each negative-list fact (abo
 }
 
 
+XLSX_MAX_ROWS = 1_048_576
+
+
 class GenerationError(ValueError):
     """Bad arguments, with a Chinese message for the user."""
 
@@ -145,6 +148,12 @@ def write_county(county: SyntheticCounty, out: Path, fmt: str = "csv") -> list[P
     from fangfan.registry.interchange.write import write_tables
 
     out = Path(out)
+    if fmt == "xlsx":
+        for name, frame in county.tables.items():
+            if frame.height >= XLSX_MAX_ROWS:
+                raise GenerationError(
+                    f"XLSX 工作表最多 {XLSX_MAX_ROWS} 行(含表头), {TABLES[name].zh}有 {frame.height} 行: 请改用 --format csv"
+                )
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
         written = write_tables(county.tables, out / "county.xlsx", "xlsx")
@@ -591,14 +600,16 @@ class _Generator:
         size = np.maximum(self.h_normal, 1)
         pre_pc = pre_transfer // size
         unable = normal & np.isin(self.m_labor, [L["weak"], L["lost"], L["none"]])
-        tekun_fit = (self.h_normal == 1) & (self._hh_sum(normal & ((age >= 60) | self.m_severe) & (self.m_labor == L["lost"]) | (normal & self.m_severe & unable)) > 0)
+        old_or_severe_lost = normal & ((age >= 60) | self.m_severe) & (self.m_labor == L["lost"])
+        severe_unable = normal & self.m_severe & unable
+        tekun_fit = (self.h_normal == 1) & (self._hh_sum(old_or_severe_lost | severe_unable) > 0)
         tekun_h = tekun_fit & (pre_pc < 8000) & (rng.random(n) < 0.45)
         hardship_member = self._hh_sum(normal & (self.m_serious | self.m_severe)) > 0
         p_dibao = np.select([pre_pc < 3500, pre_pc < 5000, pre_pc < 7000, pre_pc < 10000], [0.55, 0.35, 0.12, 0.03], 0.004)
         p_dibao = p_dibao * np.where(self.h_lifted, 1.4, 0.8) * np.where(hardship_member, 1.6, 1.0)
         dibao_h = ~tekun_h & (rng.random(n) < np.minimum(p_dibao, 0.9))
         whole = rng.random(n) < 0.8  # the whole household, else one member alone (单人保)
-        first_normal = self._first_normal_member()
+        first_normal = self._first_member_where(normal)
         # the single member is the one most in need: prefer a seriously ill or severely disabled member
         need = normal & (self.m_serious | self.m_severe)
         needy_first = self._first_member_where(need)
@@ -630,7 +641,7 @@ class _Generator:
             [np.exp(rng.normal(np.log(16000), 0.55, m)).astype(np.int64), _uniform_int(rng, 100, 1500, m)],
             0,
         )
-        compliant_oop = self._hh_sum(oop_member) + np.where(rng.random(n) < 0.2, _uniform_int(rng, 20, 600, n), 0)
+        compliant_oop = self._hh_sum(oop_member) + np.where(rng.random(n) < 0.08, _uniform_int(rng, 20, 600, n), 0)
         ill = self._hh_sum(serious) > 0
         claims = np.where(ill & (rng.random(n) < 0.45), _uniform_int(rng, 2000, 20000, n), 0)
         claims += np.where(rng.random(n) < 0.015, _uniform_int(rng, 1000, 15000, n), 0)
@@ -721,9 +732,6 @@ class _Generator:
         base = np.where(self.has_prev, self.prev_net, self.cur_net)
         self.h_hardship = (rigid > base) | (self.has_prev & (self.cur_net * 2 < self.prev_net))
 
-    def _first_normal_member(self) -> np.ndarray:
-        return self._first_member_where(self.m_normal)
-
     def _first_member_where(self, mask: np.ndarray) -> np.ndarray:
         """Per household, the index of the first member where mask holds, or -1."""
         idx = np.where(mask, np.arange(self.m_count), np.iinfo(np.int64).max)
@@ -732,7 +740,7 @@ class _Generator:
 
     # ---------------------------------------------------------------- monitoring
     def _monitoring(self) -> None:
-        rng, n, m = self.rng, self.n, self.m_count
+        rng, n = self.rng, self.n
         normal = self.m_normal
         pc = self.per_capita
         ill = self._hh_sum(normal & self.m_serious) > 0
@@ -804,7 +812,6 @@ class _Generator:
                 .alias("declared_risks")
             )["declared_risks"]
         )
-        self.m_count = m
 
     def _negative_list(self) -> None:
         rng, n, m = self.rng, self.n, self.m_count
@@ -845,15 +852,16 @@ class _Generator:
                         codes.append(code)
             # development-type assistance (开发式帮扶) for most households with labour
             extra = "M01" if u[0] < 0.5 else ("M02" if u[0] < 0.8 else "M03")
-            if self.h_lifted[h] or u[1] < 0.6:
-                codes.append(extra) if extra not in codes else None
+            if (self.h_lifted[h] or u[1] < 0.6) and extra not in codes:
+                codes.append(extra)
             codes = codes[: 1 + int(u[2] * 4)]
             identified = self.h_identified[h].astype(dt.date)
             eliminated = self.h_eliminated[h]
             latest = eliminated.astype(dt.date) if not np.isnat(eliminated) else ref
             span = max((latest - identified).days - 3, 1)
             for j, code in enumerate(codes):
-                started = identified + dt.timedelta(days=3 + int(((u[3 + j % 5] * (j + 1)) % 1.0) * min(span, 90)))
+                # within three months of identification (篇二: a plan within 10 days, then carried out)
+                started = identified + dt.timedelta(days=3 + int(u[3 + j % 5] * min(span, 90)))
                 if started > latest:
                     started = latest
                 age = (ref - started).days

@@ -309,7 +309,7 @@ class _Builder:
                            "所在地": pl.Series(["城镇"] * planted.size, dtype=pl.String), "登记日期": self.days_back(5, 200, planted.size)})
 
     def market(self) -> None:
-        g, rng = self.g, self.rng
+        g = self.g
         owners = self.head_index[g.h_nl["nl_company"]]
         holders = self.sample(g.m_normal & (g.m_age >= 22), 0.003)
         for rows, role, filed in ((owners, "法定代表人", "已年报"), (holders, "股东", "未年报")):

@@ -3,6 +3,7 @@ readable by the interchange reader, with department feeds whose planted hits are
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import polars as pl
@@ -142,14 +143,10 @@ def test_it_keeps_the_transfer_items_within_transfer_income_for_both_years(count
     assert (items["items"] <= items["transfer_income"]).all()
     money = [c for c, t in incomes.schema.items() if t == pl.Int64 and c != "year"]
     assert all((incomes[c] >= 0).all() for c in money)
-    # pensions for the elderly are the county rate times twelve
-    pensions = incomes.filter(pl.col("year") == 2025, pl.col("basic_pension") > 0)["basic_pension"]
-    assert (pensions % (12 * county_rate(county)) == 0).all()
-
-
-def county_rate(county) -> int:
-    incomes = county.tables["incomes"].filter(pl.col("year") == 2025, pl.col("basic_pension") > 0)
-    return min(incomes["basic_pension"].to_list()) // 12
+    # basic pensions are twelve months of one county-wide rate (150-230 yuan) per elderly member
+    pensions = incomes.filter(pl.col("year") == 2025, pl.col("basic_pension") > 0)["basic_pension"].to_list()
+    rate = math.gcd(*pensions)
+    assert rate % 12 == 0 and 150_00 <= rate // 12 <= 230_50
 
 
 def test_it_marks_about_five_percent_monitored_with_dates_risks_and_measures(county):
@@ -291,3 +288,12 @@ def test_it_writes_the_same_csv_files_as_the_interchange_writer_slice_by_slice(t
     for name, frame in county.tables.items():
         _write_csv_in_chunks(name, frame, tmp_path / "slices", chunk=37)
         assert (tmp_path / "slices" / f"{name}.csv").read_bytes() == (tmp_path / "writer" / f"{name}.csv").read_bytes(), name
+
+
+def test_it_refuses_xlsx_when_a_table_outgrows_a_worksheet(tmp_path, monkeypatch):
+    import fangfan.registry.synthetic as synthetic
+
+    monkeypatch.setattr(synthetic, "XLSX_MAX_ROWS", 100)  # members of 60 households exceed it
+    with pytest.raises(CommandError, match="XLSX 工作表最多 100 行.*人表有 \\d+ 行: 请改用 --format csv"):
+        _generate(tmp_path / "x", seed=2, households=60, format="xlsx")
+    assert not (tmp_path / "x").exists()

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.registry.synthetic import GenerationError, generate_county, write_county
 
-GENERATION_STEPS = 8  # progress labels that generate_county reports
+GENERATION_STEPS = 7  # progress labels that generate_county reports
 
 
 class Command(BaseCommand):
