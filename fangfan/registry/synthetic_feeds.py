@@ -45,6 +45,7 @@ EFFECTS = {
     "company": "企业法定代表人且已年报: 负面清单(企业法人股东)",
     "large_deposits": "存款及有价证券≥10万元: 负面清单(大额存款证券)",
     "no_match": "证件号码在登记库中不存在: 无法匹配到家庭成员",
+    "freshman_grant": "监测户新入学大学生: 一次性入学补助(C6)",
 }
 OLD_ID_NOTE = "(15位旧证件号码, 转换为18位后匹配)"
 
@@ -225,6 +226,9 @@ class _Builder:
         self.add("教育", {"证件号码": self.ids.gather(rows), "事项": pl.Series(["新入学大学生"] * rows.size, dtype=pl.String),
                          "学段": pl.Series(np.where(g.m_schooling[rows] == S["bachelor"], "本科", "专科"), dtype=pl.String),
                          "日期": pl.Series([f"{g.year}-09-01"] * rows.size, dtype=pl.String)})
+        # freshmen of households under monitoring qualify for the one-off grant (rules.md C6)
+        monitored = (g.h_monitored & ~g.h_is_eliminated)[g.m_hh[rows]]
+        self.plant("教育", "freshman_grant", rows[monitored])
         pupils = g.m_normal & (g.m_age >= 7) & (g.m_age <= 15) & np.isin(g.m_schooling, [S["primary"], S["junior"]])
         planted = self.pick(pupils, self.k, "教育")
         ids = self.plant("教育", "dropout", planted)
