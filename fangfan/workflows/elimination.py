@@ -252,11 +252,9 @@ def elimination_propose(*, actor, household, on: dt.date, reason: str = "") -> C
 
 # ---- rollback (回退) and removal (清退) ---------------------------------------------------------
 
-ROLES_OF_LEVEL = {
-    "county": frozenset({Role.COUNTY_RR}),
-    "city": frozenset({Role.CITY}),
-    "province": frozenset({Role.PROVINCE}),
-}
+# Who decides above the county when the profile says so; at county level the county decides
+# (county_approve) and nobody may fire the higher step.
+HIGHER_ROLES_OF_LEVEL = {"city": frozenset({Role.CITY}), "province": frozenset({Role.PROVINCE})}
 
 
 def _approval_level(case: Case) -> str:
@@ -264,7 +262,7 @@ def _approval_level(case: Case) -> str:
 
 
 def _higher_roles(case: Case) -> frozenset:
-    return ROLES_OF_LEVEL.get(_approval_level(case), frozenset())
+    return HIGHER_ROLES_OF_LEVEL.get(_approval_level(case), frozenset())
 
 
 def _county_decides(ctx: Context) -> str | None:

@@ -105,7 +105,7 @@ def register(workflow: Workflow) -> Workflow:
 
 
 def workflow_for(kind: str) -> Workflow:
-    if not _WORKFLOWS:
+    if kind not in _WORKFLOWS:
         # The tables register themselves on import.
         from fangfan.workflows import elimination, identification  # noqa: F401
     try:

@@ -241,6 +241,12 @@ def test_it_refuses_a_village_user_at_township_and_county_steps(monkeypatch):
         step(case, "township_approve", people["village"], D(2025, 3, 10), signed_by="x")
     with pytest.raises(NotAllowed, match="县乡村振兴局"):
         step(case, "reject_county", people["village"], D(2025, 3, 10), comment="x")
+    case = step(case, "township_approve", people["township"], D(2025, 3, 10), signed_by="乡长")
+    case = step(case, "record_comparison", people["county"], D(2025, 3, 11), departments=["公安"], hits=[])
+    for who in ("village", "township", "city", "province"):
+        with pytest.raises(NotAllowed, match="须由县乡村振兴局办理"):
+            step(case, "approve", people[who], D(2025, 3, 12), category="marginal", risks=["R01"])
+    assert Case.objects.get(pk=case.pk).state == "county_approval"
 
 
 @pytest.mark.parametrize("village, deadline, overdue", [(FUNAN, D(2025, 10, 11), True), (LINGSHOU, D(2025, 10, 30), False)])
