@@ -27,7 +27,7 @@ def test_it_runs_an_identification_from_the_shell(monkeypatch):
     out = run("transitions", str(case.pk), "--as", people["village"].username, "--on", "2025-03-03")
     assert "home_check" in out and "入户核实" in out and "approve" not in out
     run("advance", str(case.pk), "home_check", "--as", people["village"].username, "--on", "2025-03-03",
-        "--data", json.dumps({"investigators": ["李四", "王五"], "form": {"size": 3}}))
+        "--data", json.dumps({"investigators": ["李四", "王五"], "form": {"size": 3}}), "--attach", "附件2-张三.jpg")
     run("advance", str(case.pk), "village_review", "--as", people["village"].username, "--on", "2025-03-04",
         "--data", json.dumps({"members": ["a", "b"], "decision": "include", "category": "marginal", "risks": ["R01"]}))
     with pytest.raises(CommandError, match="方可结束"):
@@ -41,6 +41,7 @@ def test_it_runs_an_identification_from_the_shell(monkeypatch):
         run("advance", str(case.pk), "township_approve", "--as", people["township"].username,
             "--data", '{"signed_by": "乡长"}', "--version", "1")
     out = run("show", str(case.pk), "--as", people["county"].username, "--on", "2025-03-10")
+    assert "附件: 附件2-张三.jpg" in out and "来源渠道: 农户自主申报" in out
     assert "待乡镇审核" in out and "时限15个自然日, 截止2025-03-18" in out and "村级公示 2025-03-04~2025-03-08" in out
     out = run("list", "--overdue", "--on", "2025-03-20")
     assert "共 1 条超期" in out and "乡镇" in out

@@ -136,6 +136,8 @@ class Command(BaseCommand):
         actor, on = self._actor(o["as_user"]), self._on(o["on"])
         case = selectors.case_get(actor=actor, case_id=o["case_id"])
         self.stdout.write(self._line(case))
+        if case.channel:
+            self.stdout.write(f"来源渠道: {identification.CHANNELS.get(case.channel, case.channel)}")
         if case.reason:
             self.stdout.write(f"事由: {case.reason}")
         if case.kind == "identification":
@@ -163,6 +165,7 @@ class Command(BaseCommand):
                 f"  {e.effective_on} {e.actor_name:<12} {e.label or e.transition}: "
                 f"{engine.workflow_for(case.kind).state_label(e.from_state) if e.from_state else '-'} → "
                 f"{engine.workflow_for(case.kind).state_label(e.to_state)}" + (f"  意见: {e.comment}" if e.comment else "")
+                + (f"  附件: {', '.join(e.attachments)}" if e.attachments else "")
             )
 
     def do_open(self, o):
