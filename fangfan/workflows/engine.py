@@ -14,7 +14,7 @@ from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -258,11 +258,15 @@ def open_case(
         raise NotAllowed(f"「{wf.label}」须由{_role_names(wf.open_roles)}发起")
     if not in_scope(actor, household.village_id):
         raise NotAllowed("该户不在本账号的管辖范围内")
-    case = Case.objects.create(
-        kind=kind, household=household, village_code=household.village_id, state=state or wf.initial,
-        channel=channel, opened_on=on, opened_by=actor, reason=reason, data=_jsonable(data or {}),
-        green_channel=green_channel,
-    )
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                kind=kind, household=household, village_code=household.village_id, state=state or wf.initial,
+                channel=channel, opened_on=on, opened_by=actor, reason=reason, data=_jsonable(data or {}),
+                green_channel=green_channel,
+            )
+    except IntegrityError:
+        raise ConcurrentEditError(f"户 {household.household_number} 已有办理中的「{wf.label}」案件") from None
     _record(case, "open", "发起", "", case.state, actor, on, reason, [str(a) for a in attachments], data or {})
     return case
 

@@ -58,6 +58,12 @@ class Case(models.Model):
     class Meta:
         ordering = ["-opened_on", "-id"]
         indexes = [models.Index(fields=["kind", "state"])]
+        constraints = [
+            # One open case of a kind per household, even when two sessions open one at once.
+            models.UniqueConstraint(
+                fields=["household", "kind"], condition=models.Q(closed_on__isnull=True), name="one_open_case_per_kind"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} {self.household_id}"

@@ -142,3 +142,13 @@ def test_it_lets_only_one_of_two_concurrent_threads_fire(monkeypatch):
     fresh = Case.objects.get(pk=case.pk)
     assert fresh.version == 2 and fresh.state == {"home_check": "checked", "withdraw": "withdrawn"}[winner]
     assert CaseEvent.objects.filter(case=case).count() == 2
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_second_open_case_of_the_same_kind_even_past_the_service_checks():
+    people = staff(FUNAN)
+    h = household()
+    engine.open_case(kind="identification", household=h, actor=people["village"], on=D(2025, 3, 3))
+    with pytest.raises(ConcurrentEditError, match="已有办理中的「识别纳入」案件"):
+        engine.open_case(kind="identification", household=h, actor=people["village"], on=D(2025, 3, 3))
+    assert Case.objects.filter(household=h).count() == 1
