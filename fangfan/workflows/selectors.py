@@ -100,3 +100,24 @@ def visits(*, actor) -> QuerySet[Visit]:
 
 def state_label(case: Case) -> str:
     return workflow_for(case.kind).state_label(case.state)
+
+
+def plans_overdue(*, actor, as_of: dt.date) -> list[dict]:
+    """Monitored households in scope whose assistance plan is past due (S3)."""
+    from fangfan.workflows.assistance import plans_overdue as _plans_overdue
+
+    return _plans_overdue(actor=actor, as_of=as_of)
+
+
+def visits_overdue(*, actor, as_of: dt.date) -> list[dict]:
+    """Households in scope whose S1 visit is overdue."""
+    from fangfan.workflows.visits import visits_overdue as _visits_overdue
+
+    return _visits_overdue(actor=actor, as_of=as_of)
+
+
+def households_without_contact(*, actor):
+    """Monitored households in scope without a contact cadre."""
+    from fangfan.workflows.assistance import households_without_contact as _without
+
+    return _without(actor=actor)

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from fangfan.audit.models import AuditEvent
-from fangfan.workflows import assistance, visits
+from fangfan.workflows import assistance, selectors, visits
 from fangfan.workflows import identification as W1
 from fangfan.workflows.errors import GuardFailed, NotAllowed
 from fangfan.workflows.models import Case, Contact
@@ -89,8 +89,9 @@ def test_it_schedules_visits_by_s1():
     assert visits.visit_due_on(lifted, as_of) == as_of
     assert visits.visit_due_on(ordinary, as_of) is None
     people = staff(FUNAN)
-    overdue = visits.visits_overdue(actor=people["county"], as_of=as_of)
-    assert [r["household"] for r in overdue] == [monitored]
+    overdue = selectors.visits_overdue(actor=people["county"], as_of=as_of)
+    assert [(r["household"], r["days_over"]) for r in overdue] == [(monitored, 10)]
+    assert selectors.visits_overdue(actor=staff(HUNAN)["county"], as_of=as_of) == []
     visits.visit_record(actor=people["village"], household=monitored, visited_on=D(2025, 3, 5), method="电话",
                         visitors="刘干部")
     monitored.refresh_from_db()
