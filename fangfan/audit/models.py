@@ -6,7 +6,7 @@ class AuditEvent(models.Model):
     """Who did what, when, with the state before and after. Append-only: nothing updates
     or deletes these rows. A household's history is its events (household_key)."""
 
-    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    at = models.DateTimeField("时间", auto_now_add=True)  # rows are appended in time order: order by id
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     actor_name = models.CharField("操作人", max_length=150, blank=True)
     action = models.CharField("操作", max_length=60)

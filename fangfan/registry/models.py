@@ -13,8 +13,9 @@ def _choices(codelist: C.CodeList):
 
 class Household(models.Model):
     household_number = models.CharField("户编号", max_length=64, unique=True)
+    # Indexed by the (village, household_type) index below; a second index would only slow imports.
     village = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="households", db_column="village_code"
+        "regions.Region", on_delete=models.PROTECT, related_name="households", db_column="village_code", db_index=False
     )
     household_type = models.CharField("户类型", max_length=10, choices=_choices(C.HOUSEHOLD_TYPE))
     phone = models.CharField("联系电话", max_length=40, blank=True)
@@ -91,7 +92,7 @@ class Member(models.Model):
 class IncomeYear(models.Model):
     """收支表: one row per household and measurement year; amounts in fen."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="incomes")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="incomes", db_index=False)
     year = models.PositiveSmallIntegerField("年度")
     wage = models.BigIntegerField("工资性收入", default=0)
     business_income = models.BigIntegerField("生产经营性收入", default=0)
@@ -112,6 +113,7 @@ class IncomeYear(models.Model):
     extra = models.JSONField("其他列", default=dict, blank=True)
 
     class Meta:
+        # The unique (household, year) index also serves lookups by household.
         ordering = ["household_id", "-year"]
         constraints = [models.UniqueConstraint(fields=["household", "year"], name="income_year_unique")]
 
@@ -119,7 +121,7 @@ class IncomeYear(models.Model):
 class Measure(models.Model):
     """帮扶措施 of a household (catalogue codes M01-M99)."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="measures")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="measures", db_index=False)
     measure_code = models.CharField("措施类别", max_length=4, choices=_choices(C.MEASURE))
     content = models.CharField("措施内容", max_length=200, blank=True)
     started_on = models.DateField("开始日期")
@@ -130,6 +132,7 @@ class Measure(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The unique (household, code, start) index also serves lookups by household.
         ordering = ["household_id", "started_on", "id"]
         constraints = [
             models.UniqueConstraint(fields=["household", "measure_code", "started_on"], name="measure_unique")
