@@ -560,17 +560,14 @@ def test_it_resolves_the_frame_exactly_like_get(params, code_list, on, what_if):
             assert rows[code][f"{name}__source"] == (None if pv is None else pv.explanation), (code, name)
 
 
-def test_it_resolves_many_codes_in_bulk_fast(params):
+def test_it_resolves_many_codes_in_bulk(params):
+    # Speed is measured in bench/, not here: this checks a large batch resolves correctly.
     import random
-    import time
 
     rng = random.Random(7)
     many = [rng.choice(PREFIXES).ljust(9, "1") + f"{rng.randrange(1, 1000):03d}" for _ in range(200_000)]
-    started = time.perf_counter()
     frame = params.resolve_frame(many, D("2023-06-01"))
-    elapsed = time.perf_counter() - started
     assert frame.height == len(set(many))
-    assert elapsed < 10, elapsed  # ~0.3 s measured; generous for a shared 2-core machine
     hunan = frame.filter(pl.col("village_code").str.starts_with("43"))
     assert set(hunan["elimination.income_line"].to_list()) == {500000}
 
