@@ -12,7 +12,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
+
 from fangfan.common import codes as C
+
+# The canonical frame dtype of each column kind (see the module docstring).
+CANONICAL_DTYPES: dict[str, pl.DataType] = {
+    "str": pl.String,
+    "village_code": pl.String,
+    "id_number": pl.String,
+    "code": pl.String,
+    "multi": pl.List(pl.String),
+    "bool": pl.Boolean,
+    "date": pl.Date,
+    "money": pl.Int64,
+    "int": pl.Int64,
+    "year": pl.Int64,
+}
 
 
 @dataclass(frozen=True)

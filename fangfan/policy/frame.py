@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from fangfan.common import codes as C
-from fangfan.common.tables import TABLES, Table
+from fangfan.common.tables import CANONICAL_DTYPES, TABLES, Table
 
 PPM = 1_000_000
 
@@ -53,18 +53,7 @@ def yuan_text(expr: pl.Expr) -> pl.Expr:
 # Canonical tables → conformed frames
 # ---------------------------------------------------------------------------------------
 
-_KIND_DTYPE = {
-    "str": pl.String,
-    "village_code": pl.String,
-    "id_number": pl.String,
-    "code": pl.String,
-    "multi": pl.List(pl.String),
-    "bool": pl.Boolean,
-    "date": pl.Date,
-    "money": pl.Int64,
-    "int": pl.Int64,
-    "year": pl.Int64,
-}
+_KIND_DTYPE = CANONICAL_DTYPES
 
 
 def _default_lit(col, dtype) -> pl.Expr:

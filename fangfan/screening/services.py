@@ -15,38 +15,15 @@ import polars as pl
 from django.db import connection, transaction
 
 from fangfan.audit.services import audit_record
-from fangfan.policy.evaluate import evaluate_tables
+from fangfan.policy.evaluate import OUTPUT_COLUMNS, evaluate_tables
 from fangfan.regions.scope import prefix_for
 from fangfan.registry import dbframes
 from fangfan.registry.bulk import _sqlite_rows, bulk_insert, fetch_frame
 from fangfan.registry.progress import Progress
 from fangfan.screening.models import ParameterVersionSet, ScreeningRun
 
-# Stored result columns (the evaluate contract's, typed; strings '' for none).
-RESULT_FIELDS = (
-    "year",
-    "household_size",
-    "net_income",
-    "monitoring_income",
-    "per_capita_income",
-    "income_line",
-    "below_line",
-    "hardship",
-    "candidate_category",
-    "detected_risks",
-    "whole_household_no_labor",
-    "negative_list_hits",
-    "elimination",
-    "elimination_failed",
-    "warning_color",
-    "dibao_unserved",
-    "per_capita_dibao_income",
-    "low_income_class",
-    "single_person_dibao",
-    "visit_due_on",
-    "visit_overdue",
-    "explanation",
-)
+# Stored result columns: the evaluate contract's (typed; strings '' for none) and the income year.
+RESULT_FIELDS = ("year",) + tuple(c for c in OUTPUT_COLUMNS if c not in ("household_id", "village_code"))
 _STRING_FIELDS = ("candidate_category", "detected_risks", "negative_list_hits", "elimination", "elimination_failed",
                   "warning_color", "low_income_class", "single_person_dibao", "explanation")
 

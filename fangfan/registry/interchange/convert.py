@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from fangfan.common import codes as C
-from fangfan.common.tables import Column
+from fangfan.common.tables import CANONICAL_DTYPES, Column
 from fangfan.regions.codes import is_known_county
 
 SEPARATORS = "[" + re.escape(C.MULTI_SEPARATORS) + "]"
@@ -23,18 +23,7 @@ ID_CHECK = "10X98765432"
 MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 DATE_FORMATS = "YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD或Excel日期"
 
-DTYPES = {
-    "str": pl.String,
-    "village_code": pl.String,
-    "id_number": pl.String,
-    "code": pl.String,
-    "multi": pl.List(pl.String),
-    "bool": pl.Boolean,
-    "date": pl.Date,
-    "money": pl.Int64,
-    "int": pl.Int64,
-    "year": pl.Int64,
-}
+DTYPES = CANONICAL_DTYPES
 
 
 @dataclass
