@@ -444,3 +444,21 @@ def test_it_reports_a_file_without_a_recognisable_header(tmp_path):
     result = read_interchange(write_folder(tmp_path, incomes="随便,什么\n1,2\n"))
 
     assert problems_of(result) == [("incomes.csv", None, None, "前20行中找不到表头(至少两个已知列名)")]
+
+
+def test_it_reports_cells_beyond_the_header_instead_of_dropping_them(tmp_path):
+    lines = MEMBERS.splitlines()
+    lines[2] += ",多余,值"  # 李四's line (row 3) has two unnamed cells
+    lines[1] += ",,"  # empty trailing cells are harmless
+    result = read_interchange(write_folder(tmp_path, members="\n".join(lines) + "\n"))
+
+    assert problems_of(result) == [("members.csv", 3, None, "该行比表头多出 2 个非空单元格(没有列名,无法保存)")]
+
+
+def test_it_numbers_rows_by_the_line_they_start_on_when_a_cell_holds_a_line_break(tmp_path):
+    members = MEMBERS.replace("张三", '"张\n三"').replace(f"{HEAD_2},户主", f"{HEAD_2},之子")
+    result = read_interchange(write_folder(tmp_path, members=members))
+
+    assert result.tables["members"]["name"].to_list()[0] == "张\n三"
+    # 王六's record starts on line 5: the first record spans lines 2-3.
+    assert [(p.row, p.column) for p in result.problems if "户主" in p.reason] == [(5, "与户主关系")]

@@ -188,6 +188,8 @@ def _convert_table(raw: RawTable, problems: list[Problem]) -> _Checked:
     frame = raw.frame
     for written in raw.duplicate_headers:
         problems.append(Problem(raw.label, raw.header_row, written, "", "列名重复(只读取第一列)"))
+    for row, extra_cells in raw.ragged_rows:
+        problems.append(Problem(raw.label, row, None, "", f"该行比表头多出 {extra_cells} 个非空单元格(没有列名,无法保存)"))
     values, reasons, multi = [], [], {}
     for col in table.columns:
         if col.key in frame.columns:

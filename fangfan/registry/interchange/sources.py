@@ -40,6 +40,7 @@ class RawTable:
     headers: dict[str, str] = field(default_factory=dict)  # column name in frame → header as written
     extra: list[str] = field(default_factory=list)  # unknown columns, header as written
     duplicate_headers: list[str] = field(default_factory=list)  # known columns given twice (second ignored)
+    ragged_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, cells beyond the header) with data
 
 
 def normalise_header(text: str) -> str:
@@ -172,20 +173,63 @@ def read_csv_table(path: Path, table: Table) -> RawTable:
     lines_before = ends[index - 1] if index else 0
     header_row = lines_before + 1
     header_end = ends[index]
+    body = payload.split(b"\n", header_end)[-1] if header_end else payload
     try:
         frame = pl.read_csv(
             payload,
             has_header=True,
             skip_lines=lines_before,
             infer_schema=False,
-            truncate_ragged_lines=True,
             raise_if_empty=False,
         )
+    except pl.exceptions.ComputeError:
+        frame = None  # ragged lines: the exact path below names them
     except pl.exceptions.PolarsError as exc:
         raise SourceError(f"CSV格式错误: {exc}") from exc
-    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
-    frame = frame.with_columns(pl.int_range(header_end + 1, header_end + 1 + frame.height, dtype=pl.Int64).alias(ROW))
-    return _finish(table, label, header_row, records[index], frame)
+    # Fast path only when each record is one physical line (no quoted line breaks, no blank lines).
+    if frame is not None and body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1) == frame.height:
+        frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
+        frame = frame.with_columns(
+            pl.int_range(header_end + 1, header_end + 1 + frame.height, dtype=pl.Int64).alias(ROW)
+        )
+        return _finish(table, label, header_row, records[index], frame)
+    return _read_csv_exact(text, table, label, header_row, records[index], header_end)
+
+
+def _read_csv_exact(
+    text: str, table: Table, label: str, header_row: int, header: list[str], header_end: int
+) -> RawTable:
+    """Record by record with the csv module: each row numbered by the line it starts on, and
+    cells beyond the header reported (data.md: nothing silently dropped)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for _ in itertools.islice(reader, 0, None):
+            if reader.line_num >= header_end:
+                break
+        width = len(header)
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        rows: list[int] = []
+        ragged: list[tuple[int, int]] = []
+        previous_end = reader.line_num
+        for record in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            beyond = [c for c in record[width:] if c.strip()]
+            if beyond:
+                ragged.append((start, len(beyond)))
+            for i in range(width):
+                columns[i].append(record[i] if i < len(record) else None)
+            rows.append(start)
+    except csv.Error as exc:
+        raise SourceError(f"CSV格式错误: {exc}") from exc
+    frame = pl.DataFrame(
+        {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)}
+        | {ROW: pl.Series(rows, dtype=pl.Int64)}
+    )
+    raw = _finish(table, label, header_row, header, frame)
+    raw.ragged_rows = ragged
+    return raw
 
 
 # ---------------------------------------------------------------- XLSX
