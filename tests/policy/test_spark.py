@@ -133,3 +133,19 @@ def test_it_refuses_bad_files_with_the_readers_problems(county_pair, spark, tmp_
         _evaluate_spark(tmp_path, as_of, spark=spark)
     assert caught.value.problems == read_interchange(tmp_path).problems
     assert "第2行" in str(caught.value)
+
+
+@pytest.mark.slow
+def test_it_writes_the_same_file_with_fangfan_evaluate_engine_spark(county_pair, spark, tmp_path):
+    from django.core.management import call_command
+
+    tables, as_of = county_pair
+    folder = tmp_path / "county"
+    write_tables(tables, folder, "csv")
+    local_out, spark_out = tmp_path / "local.csv", tmp_path / "spark.csv"
+    common = [str(folder), "--as-of", as_of.isoformat(), "--set", "monitoring.income_line=7000", "--compare"]
+    call_command("evaluate", *common, "--out", str(local_out), verbosity=0)
+    call_command("evaluate", *common, "--out", str(spark_out), "--engine", "spark", verbosity=0)
+    assert spark_out.read_bytes() == local_out.read_bytes()
+    assert (tmp_path / "spark_compare.csv").read_bytes() == (tmp_path / "local_compare.csv").read_bytes()
+    assert len(spark_out.read_text(encoding="utf-8").splitlines()) == 1 + 380
