@@ -59,12 +59,40 @@ def bulk_insert(table: str, frame: pl.DataFrame) -> int:
 
 
 def fetch_frame(sql: str, params: list | tuple = (), schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
-    """Run a SELECT and return its rows as a Polars frame (columns named by the cursor)."""
+    """Run a SELECT and return its rows as a Polars frame (columns named by the query).
+
+    On PostgreSQL the rows come through COPY ... TO STDOUT as CSV, parsed by Polars: several
+    times faster than building a Python tuple per row for a county's registry."""
+    if connection.vendor == "postgresql":
+        return _fetch_copy(sql, params, schema or {})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     return _typed(rows, names, schema or {})
+
+
+def _fetch_copy(sql: str, params, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)", params or None) as copy:
+            for data in copy:
+                buffer.write(data)
+    # Text first: PostgreSQL writes booleans as t/f; NULL is an unquoted empty field, '' is "".
+    frame = pl.read_csv(buffer.getvalue(), infer_schema=False, raise_if_empty=False)
+    exprs = []
+    for name in frame.columns:
+        target = schema.get(name, pl.String)
+        col = pl.col(name)
+        if target == pl.Boolean:
+            exprs.append((col == "t").alias(name))
+        elif target == pl.Date:
+            exprs.append(col.str.to_date("%Y-%m-%d").alias(name))
+        elif target == pl.String:
+            exprs.append(col)
+        else:
+            exprs.append(col.cast(target).alias(name))
+    return frame.select(exprs)
 
 
 def _typed(rows: list[tuple], names: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:

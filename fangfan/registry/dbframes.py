@@ -116,9 +116,12 @@ def normalise_extra(frame: pl.DataFrame) -> pl.DataFrame:
     """PostgreSQL's jsonb text and Python's json.dumps differ in spacing and key order."""
     if "extra" not in frame.columns or frame.height == 0:
         return frame
-    values = frame["extra"].to_list()
+    extra = pl.col("extra")
+    if frame.select((extra.is_null() | (extra == "{}")).all()).item():
+        return frame.with_columns(extra.fill_null("{}"))
     fixed = [
-        "{}" if v in (None, "{}") else json.dumps(json.loads(v), ensure_ascii=False, sort_keys=True) for v in values
+        "{}" if v in (None, "{}") else json.dumps(json.loads(v), ensure_ascii=False, sort_keys=True)
+        for v in frame["extra"].to_list()
     ]
     return frame.with_columns(pl.Series("extra", fixed, dtype=pl.String))
 

@@ -108,9 +108,16 @@ def _existing(table: Table, household_numbers: list[str], member_ids: list[str])
         f"FROM {dbframes.DB_TABLE[table.name]} t JOIN registry_household h ON h.id = t.household_id"
     )
     if table.name == "members":
+        # The members of the files' households, and any member with one of the files' IDs
+        # (who may live in another household).
+        if connection.vendor == "postgresql":
+            return dbframes.normalise_extra(fetch_frame(
+                f"{head} WHERE h.household_number = ANY(%s) OR t.id_number = ANY(%s)",
+                [list(household_numbers), list(member_ids)], schema,
+            ))
         by_household = _fetch_in(head, "h.household_number", household_numbers, schema)
         by_id = _fetch_in(head, "t.id_number", member_ids, schema)
-        return pl.concat([by_household, by_id], how="vertical_relaxed").unique("id", keep="first")
+        return pl.concat([by_household, by_id], how="vertical_relaxed").unique("id", keep="first", maintain_order=True)
     return _fetch_in(head, "h.household_number", household_numbers, schema)
 
 
