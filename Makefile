@@ -24,6 +24,7 @@ demo: $(STAMP)
 	@if [ ! -f $(DEMO_DIR)/households.csv ]; then \
 	  $(BIN)/fangfan generate $(DEMO_DIR) --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1; fi
 	FANGFAN_DEBUG=1 $(BIN)/fangfan import $(DEMO_DIR)
+	FANGFAN_DEBUG=1 $(BIN)/fangfan screen --as-of $$(date +%F)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan demo_users --county $(DEMO_COUNTY)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan runserver 127.0.0.1:8000
 
@@ -37,7 +38,8 @@ test: $(STAMP)
 	else echo "PostgreSQL not reachable: skipped the PostgreSQL run"; fi
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/import_bench.py --households 100000
+	$(BIN)/python bench/evaluate_bench.py --households 1000000
 
 clean:
 	rm -rf $(VENV) var
