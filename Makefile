@@ -8,7 +8,7 @@ DEMO_COUNTY ?= 341225
 DEMO_HOUSEHOLDS ?= 3000
 export FANGFAN_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install demo test test-sqlite test-pg bench clean
+.PHONY: install demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
