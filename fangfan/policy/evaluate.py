@@ -52,6 +52,12 @@ MONEY_COLUMNS = frozenset(
 )
 
 
+# Polars engine for collecting the plan. Measured (2 cores): one household 18 → 10 ms and
+# 1,000,000 households 2.6 → 1.8 s with "in-memory" instead of the default streaming
+# engine, with a similar peak memory: the plan is a few joins and wide with_columns, which
+# the streaming engine gains nothing on.
+ENGINE = "in-memory"
+
 # Resolved parameter tables memoised per ParameterSet (immutable: a what-if is a new object),
 # so evaluating one household at a time does not re-resolve its village's parameters. A pure
 # memo: results are identical with or without it.
@@ -82,6 +88,14 @@ def _params(params):
     return params
 
 
+_FINAL_COLUMNS = (
+    explain.explanation_expr().alias("explanation"),
+    pl.col("p_income_line").alias("income_line"),
+    pl.col("p_dibao_line").alias("dibao_line"),
+    pl.col("p_elim_line").alias("elimination_line"),
+)
+
+
 def evaluate_frame(
     tables: dict[str, pl.DataFrame], *, as_of: dt.date, year: int | None = None, params=None
 ) -> pl.LazyFrame:
@@ -94,12 +108,8 @@ def evaluate_frame(
     param_table = _param_table(params, codes, as_of)
     lf = with_parameters(household_frame(tables, year=year, as_of=as_of), param_table)
     lf = pipeline(lf, param_table.negative_items)
-    return lf.with_columns(
-        explain.explanation_expr().alias("explanation"),
-        pl.col("p_income_line").alias("income_line"),
-        pl.col("p_dibao_line").alias("dibao_line"),
-        pl.col("p_elim_line").alias("elimination_line"),
-    ).sort("household_id")
+    # Rows stay in household_frame's order (by household_id): no sort here.
+    return lf.with_columns(_FINAL_COLUMNS)
 
 
 def evaluate_tables(
@@ -108,7 +118,7 @@ def evaluate_tables(
     """Typed results, one row per household ordered by household_id, columns RESULT_COLUMNS:
     money Int64 fen, booleans Boolean, dates Date, categories String (null = none),
     code lists String joined by ";" ("" = none)."""
-    return evaluate_frame(tables, as_of=as_of, year=year, params=params).select(RESULT_COLUMNS).collect()
+    return evaluate_frame(tables, as_of=as_of, year=year, params=params).select(RESULT_COLUMNS).collect(engine=ENGINE)
 
 
 def format_results(results: pl.DataFrame) -> pl.DataFrame:
@@ -141,5 +151,5 @@ def explain_household(
         raise KeyError(household_id)
     if year is None:
         year = latest_year(tables)
-    row = evaluate_frame(one, as_of=as_of, year=year, params=params).collect().row(0, named=True)
+    row = evaluate_frame(one, as_of=as_of, year=year, params=params).collect(engine=ENGINE).row(0, named=True)
     return explain.explain_row(row)

@@ -33,7 +33,7 @@ def explanation_expr() -> pl.Expr:
     pc = yuan_text(c("per_capita_income"))
     income = (
         pl.when(~c("has_income"))
-        .then(pl.concat_str([pl.lit("无"), c("year").cast(pl.String), pl.lit("年度收支数据")]))
+        .then(pl.concat_str([pl.lit("无"), c("year").cast(pl.String).fill_null(""), pl.lit("年度收支数据")]))
         .otherwise(
             pl.concat_str(
                 [

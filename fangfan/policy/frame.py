@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import polars as pl
 
@@ -41,12 +42,18 @@ def div_half_up(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     )
 
 
+_CENT = pl.lit(Decimal("0.01"), dtype=pl.Decimal(3, 2))
+
+
+def yuan_amount(expr: pl.Expr) -> pl.Expr:
+    """Int64 fen → Decimal(38, 2) yuan, exact (written by the CSV writer as '1234.50')."""
+    return expr.cast(pl.Decimal(38, 0)) * _CENT
+
+
 def yuan_text(expr: pl.Expr) -> pl.Expr:
-    """Int64 fen → '1234.50' (empty when null)."""
-    a = expr.abs()
-    sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    text = pl.concat_str([sign, (a // 100).cast(pl.String), pl.lit("."), (a % 100).cast(pl.String).str.zfill(2)])
-    return pl.when(expr.is_null()).then(pl.lit("")).otherwise(text)
+    """Int64 fen → '1234.50' (empty when null). Formatting the exact Decimal is several times
+    faster than assembling the text from integer parts."""
+    return yuan_amount(expr).cast(pl.String).fill_null("")
 
 
 # ---------------------------------------------------------------------------------------
@@ -62,13 +69,7 @@ def _default_lit(col, dtype) -> pl.Expr:
     return pl.lit(col.default, dtype=dtype)
 
 
-def conform(frame: pl.DataFrame | pl.LazyFrame | None, table: Table) -> pl.LazyFrame:
-    """Cast to the canonical dtypes, add missing columns, fill defaults of empty cells (so
-    hand-made frames with only some columns are evaluated like files)."""
-    if frame is None:
-        frame = pl.DataFrame(schema={c.key: _KIND_DTYPE[c.kind] for c in table.columns})
-    lf = frame.lazy()
-    names = lf.collect_schema().names()
+def _conform_exprs(table: Table, names: tuple[str, ...]) -> tuple[pl.Expr, ...]:
     exprs = []
     for col in table.columns:
         dtype = _KIND_DTYPE[col.kind]
@@ -83,6 +84,24 @@ def conform(frame: pl.DataFrame | pl.LazyFrame | None, table: Table) -> pl.LazyF
         exprs.append(pl.col("_row").cast(pl.Int64))
     else:
         exprs.append(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"))
+    return tuple(exprs)
+
+
+# Expressions are immutable: built once per (table, present columns), not per evaluation.
+_CONFORM_EXPRS: dict[tuple[str, tuple[str, ...]], tuple[pl.Expr, ...]] = {}
+
+
+def conform(frame: pl.DataFrame | pl.LazyFrame | None, table: Table) -> pl.LazyFrame:
+    """Cast to the canonical dtypes, add missing columns, fill defaults of empty cells (so
+    hand-made frames with only some columns are evaluated like files)."""
+    if frame is None:
+        frame = pl.DataFrame(schema={c.key: _KIND_DTYPE[c.kind] for c in table.columns})
+    lf = frame.lazy()
+    names = tuple(frame.columns) if isinstance(frame, pl.DataFrame) else tuple(lf.collect_schema().names())
+    key = (table.name, names)
+    exprs = _CONFORM_EXPRS.get(key)
+    if exprs is None:
+        exprs = _CONFORM_EXPRS[key] = _conform_exprs(table, names)
     return lf.select(exprs)
 
 
@@ -108,54 +127,80 @@ def _serious_illness() -> pl.Expr:
     return pl.col("health").list.contains("serious_illness").fill_null(False)
 
 
-MEMBER_FACTS = (
-    "household_size",
-    "any_serious_illness",
-    "any_severe_disability",
-    "any_dropout",
-    "any_uninsured",
-    "all_no_labor",
-    "any_able_labor",
-    "any_dibao",
-    "any_tekun",
-    "any_nl_public_payroll",
-    "any_nl_village_head",
-)
+# Member facts: household fact → (per-member truth, how members combine). Only 正常 members count.
+def _member_fact_definitions() -> dict[str, tuple[pl.Expr, str]]:
+    c = pl.col
+    return {
+        "any_serious_illness": (_serious_illness(), "any"),
+        "any_severe_disability": (_severe_disability(), "any"),
+        "any_dropout": ((c("schooling") == "dropout").fill_null(False), "any"),
+        "any_uninsured": (~c("medical_insurance").fill_null(True), "any"),
+        "all_no_labor": (c("labor").is_in(list(C.NO_LABOR)).fill_null(False), "all"),
+        "any_able_labor": (c("labor").is_in(list(C.ABLE_LABOR)).fill_null(False), "any"),
+        "any_dibao": (c("dibao").fill_null(False), "any"),
+        "any_tekun": (c("tekun").fill_null(False), "any"),
+        "any_nl_public_payroll": (c("nl_public_payroll").fill_null(False), "any"),
+        "any_nl_village_head": (c("nl_village_head").fill_null(False), "any"),
+    }
+
+
+MEMBER_FACTS = ("household_size", *_member_fact_definitions())
 
 INCOME_FIELDS = tuple(c.key for c in TABLES["incomes"].columns if c.kind == "money")
 
 
+def _normal(members: pl.LazyFrame) -> pl.LazyFrame:
+    return members.filter(pl.col("status").fill_null("normal") == "normal")
+
+
 def member_facts(members: pl.LazyFrame) -> pl.LazyFrame:
-    normal = members.filter(pl.col("status").fill_null("normal") == "normal").sort("_row")
-    special = _severe_disability() | _serious_illness()
-    return normal.group_by("household_id").agg(
-        pl.len().cast(pl.Int64).alias("household_size"),
-        _serious_illness().any().alias("any_serious_illness"),
-        _severe_disability().any().alias("any_severe_disability"),
-        (pl.col("schooling") == "dropout").fill_null(False).any().alias("any_dropout"),
-        (~pl.col("medical_insurance").fill_null(True)).any().alias("any_uninsured"),
-        pl.col("labor").is_in(list(C.NO_LABOR)).fill_null(False).all().alias("all_no_labor"),
-        pl.col("labor").is_in(list(C.ABLE_LABOR)).fill_null(False).any().alias("any_able_labor"),
-        pl.col("dibao").fill_null(False).any().alias("any_dibao"),
-        pl.col("tekun").fill_null(False).any().alias("any_tekun"),
-        pl.col("nl_public_payroll").fill_null(False).any().alias("any_nl_public_payroll"),
-        pl.col("nl_village_head").fill_null(False).any().alias("any_nl_village_head"),
-        pl.col("id_number").filter(special).alias("special_member_ids"),
+    """One group_by pass over the 正常 members: household_size and the MEMBER_FACTS booleans.
+    Each fact is counted as an integer (sum of truths): 'any' is count > 0, 'all' is
+    count == members, which aggregates faster than boolean any/all."""
+    definitions = _member_fact_definitions()
+    counted = _normal(members).select(
+        "household_id", *[truth.cast(pl.UInt32).alias(name) for name, (truth, _) in definitions.items()]
+    )
+    aggregated = counted.group_by("household_id").agg(
+        pl.len().cast(pl.Int64).alias("household_size"), *[pl.col(name).sum() for name in definitions]
+    )
+    return aggregated.select(
+        "household_id",
+        "household_size",
+        *[
+            ((pl.col(name) > 0) if how == "any" else (pl.col(name) == pl.col("household_size"))).alias(name)
+            for name, (_, how) in definitions.items()
+        ],
+    )
+
+
+def special_members(members: pl.LazyFrame) -> pl.LazyFrame:
+    """Per household, the ID numbers of its 正常 members with a severe disability or a serious
+    illness (single-person dibao candidates), in file order joined by ";". Only those few
+    members are grouped, not the whole table."""
+    special = _normal(members).filter(_severe_disability() | _serious_illness())
+    return special.sort("_row").group_by("household_id", maintain_order=True).agg(
+        pl.col("id_number").str.join(";").alias("special_member_ids")
     )
 
 
 def income_rows(incomes: pl.LazyFrame, year: int | None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The evaluated year's income row and the previous year's net income per household (the
+    first row in file order when a household has several for one year)."""
     year_value = -1 if year is None else year
-    incomes = incomes.sort("_row").unique(subset=["household_id", "year"], keep="first", maintain_order=True)
-    current = incomes.filter(pl.col("year") == year_value).select(
+
+    def of_year(value: int) -> pl.LazyFrame:
+        return incomes.filter(pl.col("year") == value).sort("_row").unique(
+            subset=["household_id"], keep="first", maintain_order=True
+        )
+
+    current = of_year(year_value).select(
         "household_id", pl.lit(True).alias("has_income"), *INCOME_FIELDS, "decline_reasons"
     )
     prev_net = (
         pl.col("wage") + pl.col("business_income") - pl.col("business_cost") + pl.col("property_income") + pl.col("transfer_income")
     )
-    previous = incomes.filter(pl.col("year") == year_value - 1).select(
-        "household_id", prev_net.alias("prev_net_income")
-    )
+    previous = of_year(year_value - 1).select("household_id", prev_net.alias("prev_net_income"))
     return current, previous
 
 
@@ -167,30 +212,41 @@ def measure_facts(measures: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _households_in_order(households: pl.DataFrame | pl.LazyFrame | None) -> pl.LazyFrame:
+    """Households conformed and ordered by household_id: the result's order. Files and the
+    database are usually already in that order, so the sort is skipped when it would be a
+    no-op."""
+    lf = conform(households, TABLES["households"])
+    if isinstance(households, pl.DataFrame) and "household_id" in households.columns:
+        ids = households.get_column("household_id")
+        if ids.dtype == pl.String and ids.is_sorted():
+            return lf
+    return lf.sort("household_id", maintain_order=True)
+
+
 def household_frame(tables: dict[str, pl.DataFrame], *, year: int | None, as_of: dt.date) -> pl.LazyFrame:
-    """One row per household with its member, income and measure facts (no parameters yet)."""
-    households = conform(tables.get("households"), TABLES["households"])
+    """One row per household, ordered by household_id, with its member, income and measure
+    facts (no parameters yet)."""
+    households = _households_in_order(tables.get("households"))
     members = conform(tables.get("members"), TABLES["members"])
     incomes = conform(tables.get("incomes"), TABLES["incomes"])
     measures = conform(tables.get("measures"), TABLES["measures"])
     current, previous = income_rows(incomes, year)
-    lf = (
-        households.rename({"_row": "_household_row"})
-        .join(member_facts(members), on="household_id", how="left")
-        .join(current, on="household_id", how="left")
-        .join(previous, on="household_id", how="left")
-        .join(measure_facts(measures), on="household_id", how="left")
+    lf = households.rename({"_row": "_household_row"})
+    for facts in (member_facts(members), special_members(members), current, previous, measure_facts(measures)):
+        lf = lf.join(facts, on="household_id", how="left", maintain_order="left")
+    return lf.with_columns(_HOUSEHOLD_FILLS).with_columns(
+        pl.lit(as_of, dtype=pl.Date).alias("as_of"), pl.lit(year, dtype=pl.Int64).alias("year")
     )
-    fills = [pl.col("household_size").fill_null(0)]
-    fills += [pl.col(c).fill_null(False) for c in MEMBER_FACTS if c != "household_size"]
-    fills += [
-        pl.col("has_income").fill_null(False),
-        pl.col("done_measures").fill_null(0),
-        pl.col("special_member_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.lit(as_of, dtype=pl.Date).alias("as_of"),
-        pl.lit(year, dtype=pl.Int64).alias("year"),
-    ]
-    return lf.with_columns(fills)
+
+
+_HOUSEHOLD_FILLS = (
+    pl.col("household_size").fill_null(0),
+    *[pl.col(c).fill_null(False) for c in MEMBER_FACTS if c != "household_size"],
+    pl.col("special_member_ids").fill_null(""),
+    pl.col("has_income").fill_null(False),
+    pl.col("done_measures").fill_null(0),
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,8 +323,20 @@ def parameter_frame(params, codes: list[str], on: dt.date) -> ParamTable:
             definitions.setdefault(
                 item["id"], tuple(f"any_{f}" if f in C.MEMBER_NEGATIVE_FIELDS else f for f in fields)
             )
-    return ParamTable(resolved.select(exprs), definitions)
+    frame = resolved.select(exprs)
+    # Which items apply, one Boolean per item, on the small per-village table rather than a
+    # list lookup per household.
+    frame = frame.with_columns(
+        pl.col("p_negative_items").list.contains(item).fill_null(False).alias(negative_item_column(item))
+        for item in definitions
+    )
+    return ParamTable(frame, definitions)
+
+
+def negative_item_column(item_id: str) -> str:
+    """The parameter column telling whether negative-list item `item_id` applies (Boolean)."""
+    return f"p_negative_item__{item_id}"
 
 
 def with_parameters(lf: pl.LazyFrame, table: ParamTable) -> pl.LazyFrame:
-    return lf.join(table.frame.lazy(), on="village_code", how="left")
+    return lf.join(table.frame.lazy(), on="village_code", how="left", maintain_order="left")

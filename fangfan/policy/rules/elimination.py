@@ -1,6 +1,8 @@
 """Risk elimination (风险消除; 篇九 五(一), 篇二 (二)(三)): E1-E6 and tracking (跟踪关注)."""
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 COLUMNS = ("monitored", "eliminated", "rule_E1", "rule_E2", "rule_E3", "rule_E4", "rule_E5", "rule_E6",
@@ -13,13 +15,15 @@ def months_after(day: pl.Expr, months: pl.Expr) -> pl.Expr:
     return day.dt.offset_by(pl.format("{}mo", months.cast(pl.Int64)))
 
 
-def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+@functools.cache
+def stages() -> tuple[tuple[pl.Expr, ...], ...]:
+    """The family's columns as with_columns stages (each reads the ones before); built once."""
     c = pl.col
-    lf = lf.with_columns(
+    status = (
         c("eliminated_on").is_not_null().alias("eliminated"),
         (c("category").is_not_null() & c("eliminated_on").is_null()).alias("monitored"),
     )
-    lf = lf.with_columns(
+    conditions = (
         (c("done_measures") > 0).alias("rule_E1"),
         (
             c("housing_safe").fill_null(False)
@@ -41,7 +45,7 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
     failed = pl.concat_str(
         [pl.when(~c(f"rule_{r}")).then(pl.lit(r)) for r in RULE_IDS], separator=";", ignore_nulls=True
     ).fill_null("")
-    return lf.with_columns(
+    outcome = (
         pl.when(~c("monitored"))
         .then(pl.lit(None, dtype=pl.String))
         .when(all_hold & assisted_long_enough)
@@ -52,3 +56,10 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
         .alias("elimination"),
         pl.when(c("monitored") & ~all_hold).then(failed).otherwise(pl.lit("")).alias("elimination_failed"),
     )
+    return status, conditions, outcome
+
+
+def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+    for stage in stages():
+        lf = lf.with_columns(stage)
+    return lf

@@ -2,6 +2,8 @@
 per_capita_income, dibao_income, per_capita_dibao_income, rigid_expense (all Int64 fen)."""
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from fangfan.policy.frame import PPM, div_half_up
@@ -26,10 +28,12 @@ _DIBAO_EXCLUDED = (
 )
 
 
-def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+@functools.cache
+def stages() -> tuple[tuple[pl.Expr, ...], ...]:
+    """The family's columns as with_columns stages (each reads the ones before); built once."""
     c = pl.col
     net = c("wage") + (c("business_income") - c("business_cost")) + c("property_income") + c("transfer_income")
-    lf = lf.with_columns(
+    accounts = (
         net.alias("net_income"),
         (c("compliant_oop") + c("education_expense") + c("other_rigid_expense")).alias("rigid_expense"),
     )
@@ -40,13 +44,20 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
         excluded = excluded - c(name)
     dibao_micro = excluded * PPM - c("p_employment_cost_rate").fill_null(0) * c("wage")
     size = c("household_size")
-    lf = lf.with_columns(
+    derived = (
         (c("net_income") + c("insurance_claims") - c("compliant_oop")).alias("monitoring_income"),
         dibao_micro.alias("_dibao_income_micro"),
     )
-    return lf.with_columns(
+    per_capita = (
         div_half_up(c("monitoring_income"), size).alias("per_capita_income"),
         div_half_up(c("_dibao_income_micro"), pl.lit(PPM, dtype=pl.Int64)).alias("dibao_income"),
         div_half_up(c("_dibao_income_micro"), size * PPM).alias("per_capita_dibao_income"),
         div_half_up(c("_dibao_income_micro") - c("rigid_expense") * PPM, size * PPM).alias("expense_per_capita"),
     )
+    return accounts, derived, per_capita
+
+
+def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+    for stage in stages():
+        lf = lf.with_columns(stage)
+    return lf

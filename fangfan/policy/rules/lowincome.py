@@ -2,6 +2,8 @@
 dibao_unserved (应保未保), low-income class, single-person dibao candidates."""
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from fangfan.policy.frame import PPM
@@ -10,17 +12,19 @@ COLUMNS = ("has_dibao_line", "in_assistance", "warn_red", "warn_orange", "warn_y
            "dibao_unserved", "low_income_class", "single_person_dibao")
 
 
-def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+@functools.cache
+def stages() -> tuple[tuple[pl.Expr, ...], ...]:
+    """The family's columns as with_columns stages (each reads the ones before); built once."""
     c = pl.col
     line = c("p_dibao_line")
     pcd = c("per_capita_dibao_income")
-    lf = lf.with_columns(
+    status = (
         line.is_not_null().alias("has_dibao_line"),
         (c("any_dibao") | c("any_tekun")).alias("in_assistance"),
     )
     open_ = c("has_dibao_line") & ~c("in_assistance")
     at_or_above = (pcd >= line).fill_null(False)
-    lf = lf.with_columns(
+    warnings = (
         (open_ & c("hardship") & at_or_above).alias("warn_red"),
         (open_ & at_or_above & (pcd * PPM < c("p_orange_mult") * line).fill_null(False)).alias("warn_orange"),
         (open_ & (c("monitored") | c("former_dibao_tekun").fill_null(False))).alias("warn_yellow"),
@@ -31,7 +35,7 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
         (pcd < c("p_local_disposable")).fill_null(False)
         & (c("expense_per_capita") * PPM < c("p_expense_mult") * line).fill_null(False)
     )
-    lf = lf.with_columns(
+    classes = (
         pl.when(c("warn_red"))
         .then(pl.lit("red"))
         .when(c("warn_orange"))
@@ -53,10 +57,18 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.lit(None, dtype=pl.String))
         .alias("low_income_class"),
     )
-    return lf.with_columns(
+    # special_member_ids: the 正常 members with a severe disability or serious illness (frame).
+    single_person = (
         pl.when(c("low_income_class") == "dibao_marginal")
-        .then(c("special_member_ids").list.join(";"))
+        .then(c("special_member_ids"))
         .otherwise(pl.lit(""))
         .fill_null("")
-        .alias("single_person_dibao")
+        .alias("single_person_dibao"),
     )
+    return status, warnings, classes, single_person
+
+
+def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+    for stage in stages():
+        lf = lf.with_columns(stage)
+    return lf

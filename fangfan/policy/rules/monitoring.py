@@ -2,10 +2,12 @@
 M4 whole household without labour, M5 detected risks, M6 negative list."""
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from fangfan.common import codes as C
-from fangfan.policy.frame import PPM
+from fangfan.policy.frame import PPM, negative_item_column
 
 COLUMNS = (
     "below_line",
@@ -60,13 +62,23 @@ def negative_hit(fields: tuple[str, ...]) -> pl.Expr:
 
 def apply(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = None) -> pl.LazyFrame:
     """negative_items: item id → fact columns, as the parameter data defines them (default:
-    the spec's S and N lists); which items apply is the household's p_negative_items."""
+    the spec's S and N lists); which items apply to a household is its parameters'
+    negative_list (one Boolean column per item, see frame.negative_item_column)."""
     negative_items = NEGATIVE_ITEMS if negative_items is None else negative_items
+    for stage in stages(tuple(sorted(negative_items.items()))):
+        lf = lf.with_columns(stage)
+    return lf
+
+
+@functools.cache
+def stages(negative_items: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[pl.Expr, ...], ...]:
+    """The family's columns as with_columns stages (each reads the ones before); built once per
+    set of negative-list item definitions."""
     c = pl.col
     has_prev = c("prev_net_income").is_not_null()
     # M2(a) base: previous-year net income, or the current year's when there is no previous row.
     base = pl.coalesce(c("prev_net_income"), c("net_income"))
-    lf = lf.with_columns(
+    lines = (
         (c("per_capita_income") < c("p_income_line")).fill_null(False).alias("below_line"),
         (c("rigid_expense") * PPM > c("p_rigid_ratio") * base).fill_null(False).alias("hardship_rigid"),
         (has_prev & (c("net_income") * PPM < (PPM - c("p_drop_ratio")) * c("prev_net_income")))
@@ -74,7 +86,7 @@ def apply(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = 
         .alias("hardship_drop"),
         (c("all_no_labor") & (c("household_size") > 0)).alias("whole_household_no_labor"),
     )
-    lf = lf.with_columns((c("hardship_rigid") | c("hardship_drop")).alias("hardship"))
+    hardship = ((c("hardship_rigid") | c("hardship_drop")).alias("hardship"),)
     risk_parts = []
     declared = c("declared_risks").fill_null(pl.lit([], dtype=pl.List(pl.String)))
     for code in C.RISK.codes:
@@ -83,12 +95,11 @@ def apply(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = 
         if detected is not None:
             cond = cond | detected.fill_null(False)
         risk_parts.append(pl.when(cond).then(pl.lit(code)))
-    items = c("p_negative_items").fill_null(pl.lit([], dtype=pl.List(pl.String)))
     nl_parts = [
-        pl.when(items.list.contains(item) & negative_hit(fields)).then(pl.lit(item))
-        for item, fields in sorted(negative_items.items(), key=lambda kv: _item_order(kv[0]))
+        pl.when(c(negative_item_column(item)).fill_null(False) & negative_hit(fields)).then(pl.lit(item))
+        for item, fields in sorted(negative_items, key=lambda kv: _item_order(kv[0]))
     ]
-    return lf.with_columns(
+    outcome = (
         pl.when(c("below_line") & (c("household_type") == "lifted"))
         .then(pl.lit("unstable_lifted"))
         .when(c("below_line") & (c("household_type") == "ordinary"))
@@ -97,9 +108,18 @@ def apply(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = 
         .then(pl.lit("sudden_hardship"))
         .otherwise(pl.lit(None, dtype=pl.String))
         .alias("candidate_category"),
-        pl.concat_str(risk_parts, separator=";", ignore_nulls=True).fill_null("").alias("detected_risks"),
-        pl.concat_str(nl_parts, separator=";", ignore_nulls=True).fill_null("").alias("negative_list_hits"),
+        _joined_codes(risk_parts).alias("detected_risks"),
+        # No items (e.g. no households, so no parameters resolved): no hits.
+        _joined_codes(nl_parts).alias("negative_list_hits"),
     )
+    return lines, hardship, outcome
+
+
+def _joined_codes(parts: list[pl.Expr]) -> pl.Expr:
+    """The codes whose condition holds, joined by ';' ('' for none)."""
+    if not parts:
+        return pl.lit("", dtype=pl.String)
+    return pl.concat_str(parts, separator=";", ignore_nulls=True).fill_null("")
 
 
 def _item_order(item_id: str) -> tuple[str, int, str]:

@@ -1,6 +1,8 @@
 """Schedules (篇八 (一), 篇十一): S1 visit due date and overdue flag."""
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from fangfan.policy.rules.elimination import months_after
@@ -8,10 +10,12 @@ from fangfan.policy.rules.elimination import months_after
 COLUMNS = ("visit_interval_months", "visit_due_on", "visit_overdue")
 
 
-def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+@functools.cache
+def stages() -> tuple[tuple[pl.Expr, ...], ...]:
+    """The family's columns as with_columns stages (each reads the ones before); built once."""
     c = pl.col
     lifted_unmonitored = (c("household_type") == "lifted") & c("category").is_null() & ~c("eliminated")
-    lf = lf.with_columns(
+    interval = (
         pl.when(c("monitored"))
         .then(c("p_visits_monitored"))
         .when(c("eliminated"))
@@ -19,7 +23,7 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
         .when(lifted_unmonitored)
         .then(c("p_visits_lifted"))
         .otherwise(pl.lit(None, dtype=pl.Int64))
-        .alias("visit_interval_months")
+        .alias("visit_interval_months"),
     )
     # With no visit on record the interval counts from identified_on (monitored) or
     # eliminated_on (eliminated); with neither the household is due on the as-of date.
@@ -28,7 +32,14 @@ def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(c("monitored")).then(c("identified_on")).when(c("eliminated")).then(c("eliminated_on")),
     )
     due = pl.coalesce(months_after(start, c("visit_interval_months")), c("as_of"))
-    lf = lf.with_columns(
-        pl.when(c("visit_interval_months").is_null()).then(pl.lit(None, dtype=pl.Date)).otherwise(due).alias("visit_due_on")
+    due_on = (
+        pl.when(c("visit_interval_months").is_null()).then(pl.lit(None, dtype=pl.Date)).otherwise(due).alias("visit_due_on"),
     )
-    return lf.with_columns((c("as_of") > c("visit_due_on")).fill_null(False).alias("visit_overdue"))
+    overdue = ((c("as_of") > c("visit_due_on")).fill_null(False).alias("visit_overdue"),)
+    return interval, due_on, overdue
+
+
+def apply(lf: pl.LazyFrame) -> pl.LazyFrame:
+    for stage in stages():
+        lf = lf.with_columns(stage)
+    return lf

@@ -1,0 +1,109 @@
+"""Edge cases of evaluate_tables: no households at all, households without members, income or
+measures, tables left out, rows in any order, duplicate income rows; and the `evaluate`
+command on a folder whose files hold headers only."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import polars as pl
+from django.core.management import call_command
+
+from fangfan.common.tables import CANONICAL_DTYPES, TABLES
+from fangfan.policy.evaluate import OUTPUT_COLUMNS, RESULT_COLUMNS, evaluate_tables, format_results
+from fangfan.policy.params import ParameterSet
+from tests.policy.casekit import case_tables, frames, merge
+
+PARAMS = ParameterSet.load()
+AS_OF = dt.date(2026, 5, 1)
+EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
+
+
+def _empty(name: str) -> pl.DataFrame:
+    return pl.DataFrame(schema={c.key: CANONICAL_DTYPES[c.kind] for c in TABLES[name].columns})
+
+
+def _one_household_schema() -> pl.Schema:
+    tables = frames(case_tables({"incomes": {2025: {"wage": 9000}}}))
+    return evaluate_tables(tables, as_of=AS_OF, params=PARAMS).schema
+
+
+def test_it_gives_an_empty_result_with_every_column_for_no_households():
+    tables = {name: _empty(name) for name in ("villages", "households", "members", "incomes", "measures")}
+    result = evaluate_tables(tables, as_of=AS_OF, params=PARAMS)
+    assert result.height == 0
+    assert result.columns == list(RESULT_COLUMNS)
+    assert result.schema == _one_household_schema()
+    assert format_results(result).columns == list(RESULT_COLUMNS)
+
+
+def test_it_gives_an_empty_result_when_only_an_empty_households_table_is_given():
+    result = evaluate_tables({"households": _empty("households")}, as_of=AS_OF, params=PARAMS)
+    assert result.height == 0 and result.schema == _one_household_schema()
+
+
+def test_it_evaluates_a_household_without_members_income_or_measures_tables():
+    tables = frames(case_tables({"household": {"category": "边缘易致贫户", "identified_on": "2025-01-10"}}))
+    only_households = {"households": tables["households"]}
+    row = format_results(evaluate_tables(only_households, as_of=AS_OF, params=PARAMS)).row(0, named=True)
+    assert row["household_size"] == "0"
+    assert row["net_income"] == "" and row["per_capita_income"] == "" and row["per_capita_dibao_income"] == ""
+    assert row["below_line"] == "false" and row["whole_household_no_labor"] == "false"
+    # Monitored, no measure done (E1) and no income above the elimination line (E3).
+    assert row["elimination"] == "not_eligible"
+    assert row["elimination_failed"].split(";")[:2] == ["E1", "E3"]
+    # No income file, so no income year either: the explanation still says so.
+    assert row["explanation"].startswith("无年度收支数据；")
+
+
+def test_it_counts_only_members_with_status_normal_and_none_is_size_zero():
+    case = {"members": [{"status": "死亡"}, {"status": "死亡"}], "incomes": {2025: {"wage": 9000}}}
+    row = evaluate_tables(frames(case_tables(case)), as_of=AS_OF, params=PARAMS).row(0, named=True)
+    assert row["household_size"] == 0
+    assert row["net_income"] == 900_000 and row["per_capita_income"] is None
+    assert row["whole_household_no_labor"] is False
+
+
+def test_it_orders_rows_by_household_id_whatever_the_input_order():
+    parts = [case_tables({"incomes": {2025: {"wage": 1000 * i}}}, household_id=hid) for i, hid in
+             enumerate(["H3", "H1", "H2"], start=1)]
+    result = evaluate_tables(frames(merge(parts)), as_of=AS_OF, params=PARAMS)
+    assert result.get_column("household_id").to_list() == ["H1", "H2", "H3"]
+    assert result.get_column("net_income").to_list() == [200_000, 300_000, 100_000]
+
+
+def test_it_reads_the_first_income_row_of_a_year_in_file_order():
+    rows = case_tables({"incomes": {2025: {"wage": 5000}}})
+    rows["incomes"].append({**rows["incomes"][0], "wage": 7000})
+    result = evaluate_tables(frames(rows), as_of=AS_OF, params=PARAMS)
+    assert result.height == 1 and result.row(0, named=True)["net_income"] == 500_000
+
+
+def test_it_lists_special_members_in_file_order_for_single_person_dibao():
+    # 610902 has a 低保 line; per-capita 低保 income just above it makes the household marginal.
+    case = {
+        "household": {"village_code": "610902001001"},
+        "members": [{"health": ["患有大病"]}, {}, {"disability_grade": "一级", "disability_kind": "肢体"}],
+        "incomes": {2025: {"wage": 18000}},
+    }
+    rows = case_tables(case)
+    ids = [m["id_number"] for m in rows["members"]]
+    row = evaluate_tables(frames(rows), as_of=AS_OF, params=PARAMS).row(0, named=True)
+    assert row["low_income_class"] == "dibao_marginal", row
+    assert row["single_person_dibao"] == f"{ids[0]};{ids[2]}"
+
+
+def test_it_writes_a_header_only_file_for_input_files_without_rows(tmp_path):
+    folder = tmp_path / "in"
+    shutil.copytree(EXAMPLES, folder)
+    for path in folder.glob("*.csv"):
+        if path.stem != "villages":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            path.write_text(lines[0] + "\n", encoding="utf-8")
+    out = tmp_path / "r.csv"
+    call_command("evaluate", str(folder), "--as-of", "2026-05-01", "--out", str(out), verbosity=0)
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][: len(OUTPUT_COLUMNS)] == list(OUTPUT_COLUMNS) and len(rows) == 1
