@@ -1,15 +1,24 @@
 """How fast read_interchange reads and validates a county-sized set of files (run by hand).
 
     python bench/read_speed.py [--households 100000] [--xlsx]
+    python bench/read_speed.py --folder bench/out/county_610902_1000000_s1 [--repeat 3]
 
 Generates households (3 members and 2 income years each) as CSV (or one XLSX workbook) in a
 temporary folder, reads it back with full validation and prints rows per second. The
 target (house rules) is ≥ 50,000 member rows/s for the whole import pipeline.
+
+With --folder it reads an existing interchange folder (e.g. one evaluate_bench.py wrote)
+instead, --repeat times, each in a fresh child process, and prints the seconds and the
+child's peak RSS (os.wait4) of every run, then the best and the median.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,11 +93,50 @@ def generate(folder: Path, households: int, fmt: str) -> dict[str, int]:
     return {name: frame.height for name, frame in frames.items()}
 
 
+def _child(folder: Path) -> None:
+    """One timed read in this (fresh) process; prints seconds, rows and problems on one line."""
+    start = time.perf_counter()
+    result = read_interchange(folder)
+    seconds = time.perf_counter() - start
+    rows = {name: frame.height for name, frame in result.tables.items()}
+    print(f"{seconds:.3f} {rows.get('members', 0)} {sum(rows.values())} {len(result.problems)}")
+
+
+def time_folder(folder: Path, repeat: int) -> None:
+    runs = []
+    for i in range(repeat):
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--child", str(folder)], stdout=subprocess.PIPE, text=True
+        )
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        if status != 0:
+            raise SystemExit(f"child failed with status {status}")
+        seconds, members, total, problems = out.split()
+        peak_gib = usage.ru_maxrss / 1024**2  # ru_maxrss is in KiB on Linux
+        runs.append((float(seconds), peak_gib))
+        print(f"run {i + 1}: {float(seconds):.2f} s  peak RSS {peak_gib:.2f} GiB  "
+              f"({int(members):,} members, {int(total):,} rows, {problems} problems)", flush=True)
+    times = [s for s, _ in runs]
+    peaks = [p for _, p in runs]
+    print(f"read_interchange {folder.name}: best {min(times):.2f} s, median {statistics.median(times):.2f} s; "
+          f"peak RSS best {min(peaks):.2f} GiB, median {statistics.median(peaks):.2f} GiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--xlsx", action="store_true")
+    parser.add_argument("--folder", type=Path, help="time reading this existing folder instead")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    if args.folder:
+        time_folder(args.folder, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         counts = generate(folder, args.households, "xlsx" if args.xlsx else "csv")

@@ -30,6 +30,7 @@ DTYPES = CANONICAL_DTYPES
 class Converted:
     value: pl.Expr  # canonical typed value
     reason: pl.Expr  # String: null when fine
+    ok: pl.Expr  # Boolean, never null: true exactly when reason is null
     multi_bad: bool = False  # reason names unknown items: refine per bad row with unknown_items()
 
 
@@ -57,6 +58,12 @@ def _reasons(*pairs: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
     return expr.otherwise(pl.lit(None, dtype=pl.String))
 
 
+def _checked(value: pl.Expr, *pairs: tuple[pl.Expr, str | pl.Expr], multi_bad: bool = False) -> Converted:
+    # A null condition is not taken by when/then, so it does not make the cell bad either.
+    ok = ~pl.any_horizontal([cond.fill_null(False) for cond, _ in pairs])
+    return Converted(value, _reasons(*pairs), ok, multi_bad)
+
+
 def convert(col: Column, raw: pl.Expr) -> Converted:
     """`raw` is the stripped cell text, null when empty."""
     empty = raw.is_null()
@@ -65,14 +72,15 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
     default = default_expr(col)
 
     if kind == "str":
-        return Converted(raw, _reasons(required))
+        return _checked(raw, required)
 
     if kind == "code":
         mapped = raw.str.to_lowercase().replace_strict(_lower_lookup(col), default=None, return_dtype=pl.String)
         bad = ~empty & mapped.is_null()
-        return Converted(
+        return _checked(
             pl.when(empty).then(default).otherwise(mapped),
-            _reasons(required, (bad, f"不是有效的{col.zh}(可填: {_labels(col)})")),
+            required,
+            (bad, f"不是有效的{col.zh}(可填: {_labels(col)})"),
         )
 
     if kind == "multi":
@@ -80,23 +88,21 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
         mapped = raw.map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"])
         bad = ~empty & mapped.is_null()
         value = pl.when(empty).then(default).otherwise(mapped)
-        return Converted(value, _reasons(required, (bad, f"含有无效的{col.zh}")), multi_bad=True)
+        return _checked(value, required, (bad, f"含有无效的{col.zh}"), multi_bad=True)
 
     if kind == "bool":
         low = raw.str.to_lowercase()
         yes, no = low.is_in(sorted(C.YES_VALUES)), low.is_in(sorted(C.NO_VALUES))
         value = pl.when(empty).then(default).when(yes).then(True).when(no).then(False).otherwise(None)
-        return Converted(value, _reasons(required, (~empty & ~yes & ~no, "应填是或否")))
+        return _checked(value, required, (~empty & ~yes & ~no, "应填是或否"))
 
     if kind == "date":
         value = parse_date_expr(raw)
-        return Converted(
+        return _checked(
             pl.when(empty).then(default).otherwise(value),
-            _reasons(
-                required,
-                (~empty & value.is_null(), f"无法识别的日期(应为{DATE_FORMATS})"),
-                (~empty & ((value < MIN_DATE) | (value > MAX_DATE)), "日期超出范围(1900-2100年)"),
-            ),
+            required,
+            (~empty & value.is_null(), f"无法识别的日期(应为{DATE_FORMATS})"),
+            (~empty & ((value < MIN_DATE) | (value > MAX_DATE)), "日期超出范围(1900-2100年)"),
         )
 
     if kind == "money":
@@ -105,15 +111,13 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
         limit = []
         if col.min_value is not None:
             limit.append((~empty & (fen < col.min_value * 100), "金额不能为负数" if col.min_value == 0 else f"金额不能小于{col.min_value}元"))
-        return Converted(
+        return _checked(
             value,
-            _reasons(
-                required,
-                (~empty & too_many_decimals, "金额最多两位小数"),
-                (~empty & ~shape_ok, "不是金额(单位元,最多两位小数)"),
-                (~empty & fen.is_null(), "金额过大"),
-                *limit,
-            ),
+            required,
+            (~empty & too_many_decimals, "金额最多两位小数"),
+            (~empty & ~shape_ok, "不是金额(单位元,最多两位小数)"),
+            (~empty & fen.is_null(), "金额过大"),
+            *limit,
         )
 
     if kind in ("int", "year"):
@@ -126,16 +130,72 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
             low = col.min_value if col.min_value is not None else -(2**62)
             high = col.max_value if col.max_value is not None else 2**62
             pairs.append((~empty & ((number < low) | (number > high)), f"应在{low}到{high}之间"))
-        return Converted(value, _reasons(*pairs))
+        return _checked(value, *pairs)
 
     if kind == "village_code":
-        return Converted(raw, _reasons(required, *village_code_checks(raw)))
+        return _checked(raw, required, *village_code_checks(raw))
 
     if kind == "id_number":
         value = raw.str.to_uppercase()
-        return Converted(value, _reasons(required, *id_number_checks(value)))
+        return _checked(value, required, *id_number_checks(value))
 
     raise ValueError(f"unknown column kind {kind}")
+
+
+# Column kinds with a fast() of their own; for the others fast() is convert() itself.
+FAST_KINDS = frozenset({"code", "bool", "date", "money", "int", "year"})
+
+
+def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(value, sure): a cheap conversion for the cells written the usual way. Where `sure` is
+    true, `value` equals convert()'s value and convert()'s reason is null; the other cells
+    (rare: odd spellings, mistakes) must be converted again with convert() — for their reason
+    and, for FAST_KINDS, their value."""
+    empty = raw.is_null()
+    empty_ok = empty if not col.required else pl.lit(False)
+    default = default_expr(col)
+    kind = col.kind
+    if kind == "code":
+        # The spellings exactly as listed (convert() lower-cases the cell first).
+        lower = _lower_lookup(col)
+        exact = {k: lower[k.lower()] for k in col.codelist.lookup()}
+        mapped = raw.replace_strict(exact, default=None, return_dtype=pl.String)
+        return pl.when(empty).then(default).otherwise(mapped), empty_ok | mapped.is_not_null()
+    if kind == "bool":
+        yes = sorted(v for v in C.YES_VALUES if v.lower() in C.YES_VALUES)
+        no = sorted(v for v in C.NO_VALUES if v.lower() in C.NO_VALUES and v.lower() not in C.YES_VALUES)
+        is_yes, is_no = _equals_any(raw, yes), _equals_any(raw, no)
+        value = pl.when(empty).then(default).when(is_yes).then(True).when(is_no).then(False)
+        return value, empty_ok | is_yes | is_no
+    if kind == "date":
+        # convert() turns every other spelling into this one before the same strptime.
+        parsed = raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        sure = raw.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$") & (parsed >= MIN_DATE) & (parsed <= MAX_DATE)
+        return pl.when(empty).then(default).otherwise(parsed), empty_ok | sure.fill_null(False)
+    if kind == "money":
+        # Nothing for parse_money_expr to clean, at most 15 digits and two decimals.
+        fen = raw.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
+        sure = raw.str.contains(r"^\d{1,15}(\.\d{1,2})?$") & fen.is_not_null()
+        if col.min_value is not None:
+            sure = sure & (fen >= col.min_value * 100)
+        return pl.when(empty).then(default).otherwise(fen), empty_ok | sure.fill_null(False)
+    if kind in ("int", "year"):
+        number = raw.cast(pl.Int64, strict=False)
+        sure = raw.str.contains(r"^\d{4}$" if kind == "year" else r"^\d{1,18}$") & number.is_not_null()
+        if col.min_value is not None:
+            sure = sure & (number >= col.min_value)
+        if col.max_value is not None:
+            sure = sure & (number <= col.max_value)
+        return pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
+    conv = convert(col, raw)
+    return conv.value, conv.ok
+
+
+def _equals_any(raw: pl.Expr, values: list[str]) -> pl.Expr:
+    expr = pl.lit(False)
+    for value in values:
+        expr = expr | (raw == value).fill_null(False)
+    return expr
 
 
 def _multi_mapper(col: Column):

@@ -70,8 +70,10 @@ class ReadResult:
 def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
     path = Path(path)
     result = ReadResult()
-    raws: dict[str, RawTable] = {}
+    labels: dict[str, str] = {}  # table → label of the file or sheet read for it
     seen: list[str] = []  # file labels in discovery order
+    checked: dict[str, _Checked] = {}
+    converting: dict[str, list[Problem]] = {}
     with _progress(progress) as step:
         for label, raw_or_reason in _load_sources(path, step):
             seen.append(label)
@@ -79,32 +81,38 @@ def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
                 result.problems.append(Problem(label, None, None, "", raw_or_reason))
                 continue
             raw = raw_or_reason
+            del raw_or_reason
             name = raw.table.name
-            if name in raws:
+            if name in labels:
                 result.problems.append(
-                    Problem(label, None, None, "", f"与「{raws[name].label}」是同一张表({raw.table.zh}),只能提供一次")
+                    Problem(label, None, None, "", f"与「{labels[name]}」是同一张表({raw.table.zh}),只能提供一次")
                 )
                 continue
-            raws[name] = raw
+            labels[name] = raw.label
+            # Converted at once, so that only one table's raw text is held at a time.
+            step(f"检查 {raw.label}")
+            converting[name] = []
+            checked[name] = _convert_table(raw, converting[name])
+            del raw
         for name in REQUIRED_TABLES:
-            if name not in raws:
+            if name not in labels:
                 table = TABLES[name]
                 result.problems.append(Problem(path.name, None, None, "", f"缺少{table.zh}({table.name})"))
-        checked: dict[str, _Checked] = {}
         for name in TABLES:
-            if name in raws:
-                step(f"检查 {raws[name].label}")
-                checked[name] = _convert_table(raws[name], result.problems)
+            result.problems.extend(converting.get(name, ()))
         step("检查表间关系")
         _cross_checks(checked, result.problems)
-    for name, chk in checked.items():
+    for name in TABLES:
+        if name not in checked:
+            continue
+        chk = checked[name]
         result.tables[name] = chk.typed
-        result.sources[name] = chk.raw.label
+        result.sources[name] = chk.label
         # Frame column names: the header as written, suffixed only when it repeats.
-        result.extra_columns[name] = list(chk.raw.extra)
+        result.extra_columns[name] = list(chk.extra)
     # Problems file by file in table order (households before members…), then row by row.
-    labels = [raws[name].label for name in TABLES if name in raws] + seen
-    order = {label: i for i, label in reversed(list(enumerate(labels)))}
+    ordered = [labels[name] for name in TABLES if name in labels] + seen
+    order = {label: i for i, label in reversed(list(enumerate(ordered)))}
     result.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row if p.row is not None else 0))
     return result
 
@@ -163,78 +171,95 @@ def _progress(enabled: bool):
 # ---------------------------------------------------------------- one table
 
 
+# Cell text that the checks across rows quote in their problems, by table (the rest of the
+# text is released once a table is converted).
+_QUOTED = {
+    "villages": ("village_code",),
+    "households": ("household_id", "identified_on", "eliminated_on"),
+    "members": ("relation",),
+    "incomes": ("year", "transfer_income"),
+    "measures": ("measure_code",),
+}
+
+
 @dataclass
 class _Checked:
-    raw: RawTable
+    table: Table
+    label: str
+    headers: dict[str, str]
+    extra: list[str]
     typed: pl.DataFrame  # canonical frame + extras + _row
-    text: pl.DataFrame  # stripped cell text by key (for problem values) + _row, same row order
+    text: pl.DataFrame  # _row + stripped cell text of the _QUOTED columns, same row order
 
     def header(self, key: str) -> str:
-        return self.raw.headers.get(key) or self.raw.table.column(key).zh
+        return self.headers.get(key) or self.table.column(key).zh
 
     def has(self, key: str) -> bool:
-        return key in self.raw.headers
+        return key in self.headers
 
 
 def _problem(chk: _Checked, row: int | None, key: str | None, value: object, reason: str) -> Problem:
     text = "" if value is None else str(value)
     if key == "id_number":
         text = ids.mask(text)
-    return Problem(chk.raw.label, row, chk.header(key) if key else None, text, reason)
+    return Problem(chk.label, row, chk.header(key) if key else None, text, reason)
 
 
 def _convert_table(raw: RawTable, problems: list[Problem]) -> _Checked:
+    """Every cell through convert.fast() in one pass; only the cells it is not sure of go
+    through convert.convert() again, which gives their value and the problem's reason."""
     table: Table = raw.table
     frame = raw.frame
     for written in raw.duplicate_headers:
         problems.append(Problem(raw.label, raw.header_row, written, "", "列名重复(只读取第一列)"))
     for row, extra_cells in raw.ragged_rows:
         problems.append(Problem(raw.label, row, None, "", f"该行比表头多出 {extra_cells} 个非空单元格(没有列名,无法保存)"))
-    values, reasons, multi = [], [], {}
+    values, sure = [], []
     for col in table.columns:
         if col.key in frame.columns:
-            conv = cv.convert(col, pl.col(col.key))
-            values.append(conv.value.alias(col.key))
-            reasons.append(conv.reason.alias(f"__e_{col.key}"))
-            if conv.multi_bad:
-                multi[col.key] = col
+            value, ok = cv.fast(col, pl.col(col.key))
+            values.append(value.alias(col.key))
+            sure.append(ok.alias(f"__ok_{col.key}"))
         else:
             if col.required:
                 problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
             values.append(cv.default_expr(col).alias(col.key))
+    # Lazy, so that the parts a value and its check share are computed once.
+    staged = frame.lazy().select(pl.col(ROW), *values, *sure, *[pl.col(x) for x in raw.extra]).collect()
     present = [c.key for c in table.columns if c.key in frame.columns]
-    # Lazy, so that the parts a value and its reason share are computed once.
-    staged = (
-        frame.lazy()
-        .select(
-            pl.col(ROW),
-            *[pl.col(k).alias(f"__t_{k}") for k in present],
-            *values,
-            *reasons,
-            *[pl.col(x) for x in raw.extra],
-        )
-        .collect()
-    )
-    for col in table.columns:
-        err = f"__e_{col.key}"
-        if err not in staged.columns:
+    all_sure = staged.select(pl.col(f"__ok_{k}").all() for k in present).row(0) if present else ()
+    id_valid: pl.Series | None = None
+    for key, column_sure in zip(present, all_sure):
+        ok_name = f"__ok_{key}"
+        if key == "id_number":
+            id_valid = staged.get_column(ok_name)
+        if column_sure:
             continue
-        bad = staged.filter(pl.col(err).is_not_null()).select(ROW, f"__t_{col.key}", err)
-        for row, value, reason in bad.iter_rows():
-            if col.key in multi and reason.startswith("含有无效"):
+        col = table.column(key)
+        index = staged.get_column(ok_name).not_().arg_true()
+        cells = frame.select(pl.col(ROW).gather(index), pl.col(key).gather(index))
+        conv = cv.convert(col, pl.col(key))
+        again = cells.select(ROW, key, conv.value.alias("__v"), conv.reason.alias("__e"))
+        if col.kind in cv.FAST_KINDS:
+            staged = staged.with_columns(staged.get_column(key).scatter(index, again.get_column("__v")))
+        if key == "id_number":
+            id_valid = id_valid.scatter(index, again.get_column("__e").is_null())
+        for row, value, reason in again.filter(pl.col("__e").is_not_null()).select(ROW, key, "__e").iter_rows():
+            if conv.multi_bad and reason.startswith("含有无效"):
                 reason = cv.multi_reason(col, value)
-            problems.append(Problem(raw.label, row, raw.headers.get(col.key, col.zh), _masked(col.key, value), reason))
+            problems.append(Problem(raw.label, row, raw.headers.get(key, col.zh), _masked(key, value), reason))
     derived = []
     if table.name == "members":
         number = pl.col("id_number")
-        valid = pl.col("__e_id_number").is_null() if "__e_id_number" in staged.columns else pl.lit(False)
+        valid = pl.lit(id_valid) if id_valid is not None else pl.lit(False)
         derived = [
             pl.when(valid).then(cv.id_birth_date(number)).alias("birth_date"),
             pl.when(valid).then(cv.id_sex(number)).alias("sex"),
         ]
     typed = staged.select(*table.keys, *derived, *raw.extra, ROW)
-    text = staged.select(ROW, *[pl.col(f"__t_{k}").alias(k) for k in present])
-    return _Checked(raw, typed, text)
+    quoted = [k for k in _QUOTED.get(table.name, ()) if k in frame.columns]
+    text = frame.select(ROW, *quoted)
+    return _Checked(table, raw.label, raw.headers, raw.extra, typed, text)
 
 
 def _masked(key: str, value: object) -> str:

@@ -6,6 +6,7 @@ that title rows and merged header cells above it are skipped. No value is valida
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -153,11 +154,32 @@ def decode_csv(data: bytes) -> tuple[str, bytes]:
     return text, text.encode("utf-8")
 
 
+# Enough bytes for the first 1 << 16 characters that the header scan looks at (≤ 4 bytes each
+# in UTF-8 and GB18030, plus a BOM).
+HEAD_CHARS = 1 << 16
+HEAD_BYTES = 4 * HEAD_CHARS + 64
+_COUNT_CHUNK = 1 << 24
+
+
 def read_csv_table(path: Path, table: Table) -> RawTable:
-    text, payload = decode_csv(path.read_bytes())
-    label = path.name
-    # Physical line numbers: a spreadsheet shows each CSV line as a row.
-    head = text[: 1 << 16]
+    """The common case (UTF-8, one record per line) without ever holding the file as bytes or
+    text: Polars reads the file itself and checks UTF-8 on the way. Anything else (GB18030,
+    invalid UTF-8, ragged lines, quoted line breaks, blank lines) takes `_read_csv_decoded`."""
+    with path.open("rb") as file:
+        prefix = file.read(HEAD_BYTES)
+    try:
+        head = codecs.getincrementaldecoder("utf-8-sig")().decode(prefix, final=len(prefix) < HEAD_BYTES)
+    except UnicodeDecodeError:
+        head = None
+    if head is not None:
+        raw = _read_csv_utf8(path, table, head[:HEAD_CHARS])
+        if raw is not None:
+            return raw
+    return _read_csv_decoded(path.read_bytes(), path.name, table)
+
+
+def _scan_header(head: str, table: Table) -> tuple[list[str], int, int]:
+    """(header record, physical lines before it, physical line on which it ends)."""
     reader = csv.reader(io.StringIO(head, newline=""))
     records: list[list[str]] = []
     ends: list[int] = []  # line number at which each record ends
@@ -170,9 +192,45 @@ def read_csv_table(path: Path, table: Table) -> RawTable:
     index = _find_header(records, header_lookup(table))
     if index is None:
         raise SourceError(f"前{HEADER_SCAN_ROWS}行中找不到表头(至少两个已知列名)")
-    lines_before = ends[index - 1] if index else 0
+    return records[index], ends[index - 1] if index else 0, ends[index]
+
+
+def _body_lines(path: Path, header_end: int) -> int:
+    """Physical lines after the header's last line: newlines beyond it, plus an unterminated last line."""
+    newlines, last = 0, b"\n"
+    with path.open("rb") as file:
+        while chunk := file.read(_COUNT_CHUNK):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return max(newlines - header_end, 0) + (0 if last == b"\n" else 1)
+
+
+def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
+    """None when the file needs the decoded path (Polars finds invalid UTF-8 or ragged lines, or
+    some record spans several lines)."""
+    header, lines_before, header_end = _scan_header(head, table)
+    try:
+        # Polars skips a UTF-8 BOM itself and rejects invalid UTF-8 in any cell.
+        frame = pl.read_csv(path, has_header=True, skip_lines=lines_before, infer_schema=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if _body_lines(path, header_end) != frame.height:
+        return None
+    return _fast_frame(table, path.name, lines_before + 1, header, header_end, frame)
+
+
+def _fast_frame(table: Table, label: str, header_row: int, header: list[str], header_end: int, frame: pl.DataFrame) -> RawTable:
+    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
+    frame = frame.with_columns(pl.int_range(header_end + 1, header_end + 1 + frame.height, dtype=pl.Int64).alias(ROW))
+    return _finish(table, label, header_row, header, frame)
+
+
+def _read_csv_decoded(data: bytes, label: str, table: Table) -> RawTable:
+    text, payload = decode_csv(data)
+    del data
+    # Physical line numbers: a spreadsheet shows each CSV line as a row.
+    header, lines_before, header_end = _scan_header(text[:HEAD_CHARS], table)
     header_row = lines_before + 1
-    header_end = ends[index]
     body = payload.split(b"\n", header_end)[-1] if header_end else payload
     try:
         frame = pl.read_csv(
@@ -188,12 +246,8 @@ def read_csv_table(path: Path, table: Table) -> RawTable:
         raise SourceError(f"CSV格式错误: {exc}") from exc
     # Fast path only when each record is one physical line (no quoted line breaks, no blank lines).
     if frame is not None and body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1) == frame.height:
-        frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
-        frame = frame.with_columns(
-            pl.int_range(header_end + 1, header_end + 1 + frame.height, dtype=pl.Int64).alias(ROW)
-        )
-        return _finish(table, label, header_row, records[index], frame)
-    return _read_csv_exact(text, table, label, header_row, records[index], header_end)
+        return _fast_frame(table, label, header_row, header, header_end, frame)
+    return _read_csv_exact(text, table, label, header_row, header, header_end)
 
 
 def _read_csv_exact(
