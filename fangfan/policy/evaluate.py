@@ -13,7 +13,14 @@ import weakref
 import polars as pl
 
 from fangfan.policy import explain
-from fangfan.policy.frame import household_frame, latest_year, parameter_frame, with_parameters, yuan_text
+from fangfan.policy.frame import (
+    household_frame,
+    latest_year,
+    parameter_frame,
+    with_parameters,
+    yuan_amount,
+    yuan_text,
+)
 from fangfan.policy.rules import pipeline
 
 # The `evaluate` contract's columns, in order (rules.md).
@@ -136,6 +143,24 @@ def format_results(results: pl.DataFrame) -> pl.DataFrame:
             e = c.cast(pl.String).fill_null("")
         exprs.append(e.alias(name))
     return results.select(exprs)
+
+
+def csv_columns(results: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Typed results (or any frame) → what the CSV writer should write for the contract's text,
+    without building a text copy of the whole result: money fen as exact Decimal yuan
+    ('1234.50'), empty text as an empty cell (null, so the writer leaves it unquoted);
+    booleans (true/false), dates (YYYY-MM-DD) and integers are already written as the
+    contract wants them. Written, it equals format_results' text cell for cell."""
+    lf = results.lazy()
+    exprs = []
+    for name, dtype in lf.collect_schema().items():
+        c = pl.col(name)
+        if name in MONEY_COLUMNS and dtype.is_integer():
+            c = yuan_amount(c)
+        elif dtype == pl.String:
+            c = pl.when(c.str.len_bytes() > 0).then(c)
+        exprs.append(c.alias(name))
+    return lf.select(exprs)
 
 
 def explain_household(

@@ -184,19 +184,33 @@ def special_members(members: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def income_rows(incomes: pl.LazyFrame, year: int | None) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def _in_household_order(frame: pl.DataFrame | pl.LazyFrame | None) -> bool:
+    """Rows grouped by ascending household_id and in file order (as files and database exports
+    usually are): then the rows of one household are adjacent and the first is the earliest."""
+    if not isinstance(frame, pl.DataFrame) or "household_id" not in frame.columns:
+        return False
+    ids = frame.get_column("household_id")
+    if ids.dtype != pl.String or ids.null_count() or not ids.is_sorted():
+        return False
+    return "_row" not in frame.columns or frame.get_column("_row").is_sorted()
+
+
+def income_rows(
+    incomes: pl.LazyFrame, year: int | None, *, in_household_order: bool = False
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The evaluated year's income row and the previous year's net income per household (the
-    first row in file order when a household has several for one year)."""
+    first row in file order when a household has several for one year). in_household_order:
+    the rows are known to be grouped by household in file order (_in_household_order), so the
+    first of each household is found by comparing neighbours instead of hashing."""
     year_value = -1 if year is None else year
 
     def of_year(value: int) -> pl.LazyFrame:
-        return incomes.filter(pl.col("year") == value).sort("_row").unique(
-            subset=["household_id"], keep="first", maintain_order=True
-        )
+        rows = incomes.filter(pl.col("year") == value)
+        if in_household_order:
+            return rows.filter(pl.col("household_id").ne_missing(pl.col("household_id").shift(1)))
+        return rows.sort("_row").unique(subset=["household_id"], keep="first", maintain_order=True)
 
-    current = of_year(year_value).select(
-        "household_id", pl.lit(True).alias("has_income"), *INCOME_FIELDS, "decline_reasons"
-    )
+    current = of_year(year_value).select("household_id", pl.lit(True).alias("has_income"), *INCOME_FIELDS)
     prev_net = (
         pl.col("wage") + pl.col("business_income") - pl.col("business_cost") + pl.col("property_income") + pl.col("transfer_income")
     )
@@ -231,7 +245,7 @@ def household_frame(tables: dict[str, pl.DataFrame], *, year: int | None, as_of:
     members = conform(tables.get("members"), TABLES["members"])
     incomes = conform(tables.get("incomes"), TABLES["incomes"])
     measures = conform(tables.get("measures"), TABLES["measures"])
-    current, previous = income_rows(incomes, year)
+    current, previous = income_rows(incomes, year, in_household_order=_in_household_order(tables.get("incomes")))
     lf = households.rename({"_row": "_household_row"})
     for facts in (member_facts(members), special_members(members), current, previous, measure_facts(measures)):
         lf = lf.join(facts, on="household_id", how="left", maintain_order="left")

@@ -107,3 +107,19 @@ def test_it_writes_a_header_only_file_for_input_files_without_rows(tmp_path):
     with out.open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][: len(OUTPUT_COLUMNS)] == list(OUTPUT_COLUMNS) and len(rows) == 1
+
+
+def test_it_reads_the_first_income_row_in_file_order_when_rows_are_not_grouped_by_household():
+    rows = merge([case_tables({"incomes": {2025: {"wage": 100}}}, household_id=hid) for hid in ("H2", "H1")])
+    rows["incomes"].append({**rows["incomes"][0], "wage": 999})  # H2 again, later in the file
+    result = evaluate_tables(frames(rows), as_of=AS_OF, params=PARAMS)
+    assert result.get_column("net_income").to_list() == [10_000, 10_000]
+
+
+def test_it_takes_the_earliest_row_number_when_sorted_rows_were_reordered():
+    rows = case_tables({"incomes": {2025: {"wage": 100}}})
+    rows["incomes"].append({**rows["incomes"][0], "wage": 999})
+    tables = frames(rows)
+    # Same household and year twice; the row written later in the file comes first here.
+    tables["incomes"] = tables["incomes"].with_columns(pl.Series("_row", [9, 3]))
+    assert evaluate_tables(tables, as_of=AS_OF, params=PARAMS).row(0, named=True)["net_income"] == 99_900

@@ -40,7 +40,11 @@ def parse_set(text: str) -> tuple[str, str | None, str]:
 
 def _write_atomic(out: Path, sheets: dict[str, pl.DataFrame]) -> None:
     """CSV: the first frame to OUT and the others to OUT_<name>.csv; XLSX: one sheet each.
-    Every file goes to a temporary file first and is renamed only when all are written."""
+    CSV files are written from the typed frames as the contract's text (csv_columns);
+    workbook sheets as given. Every file goes to a temporary file first and is renamed only
+    when all are written."""
+    from fangfan.policy.evaluate import csv_columns
+
     targets: list[tuple[Path, Path]] = []
     try:
         if out.suffix.lower() == ".xlsx":
@@ -58,8 +62,8 @@ def _write_atomic(out: Path, sheets: dict[str, pl.DataFrame]) -> None:
                 fd, tmp = tempfile.mkstemp(suffix=".csv", dir=out.parent)
                 os.close(fd)
                 targets.append((Path(tmp), target))
-                # empty cells unquoted (polars quotes "" to tell it from null)
-                frame.with_columns(pl.col(pl.String).replace("", None)).write_csv(tmp)
+                # Streamed from the typed frame: no text copy of the results in memory.
+                csv_columns(frame).sink_csv(tmp)
         for tmp, target in targets:
             os.replace(tmp, target)
     finally:
@@ -119,24 +123,31 @@ class Command(BaseCommand):
             for problem in read.problems:
                 self.stderr.write(str(problem))
             raise CommandError(f"输入有 {len(read.problems)} 个问题,未写出结果")
+        # Only the typed tables are needed from here on; holding nothing else of the reader
+        # lets the tables go as soon as the last evaluation is done (peak memory at 1M).
+        tables = read.tables
+        del read
 
         if engine == "spark":
             from fangfan.policy.spark import evaluate_spark
 
             def run(p):
-                return evaluate_spark(read.tables, as_of_date, year, p)
+                return evaluate_spark(tables, as_of_date, year, p)
         else:
 
             def run(p):
-                return evaluate_tables(read.tables, as_of=as_of_date, year=year, params=p)
+                return evaluate_tables(tables, as_of=as_of_date, year=year, params=p)
 
         with progress.step("评估"):
             results = run(params)
-        sheets = {"results": format_results(results)}
         comparison = None
         if compare:
             with progress.step("按现行参数评估并比较"):
                 comparison = compare_results(run(shipped), results)
+        tables.clear()
+        # A workbook gets the contract's text; a CSV is written straight from the typed frame.
+        sheets = {"results": format_results(results) if out_path.suffix.lower() == ".xlsx" else results}
+        if comparison is not None:
             sheets["compare"] = comparison.by_area
             sheets["transitions"] = comparison.transitions
         with progress.step("写出"):
