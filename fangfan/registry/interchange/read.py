@@ -273,29 +273,28 @@ def _masked(key: str, value: object) -> str:
 def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> None:
     households = checked.get("households")
     members = checked.get("members")
+    keys = _household_keys(checked)
     known_ids = None
     if households is not None and households.has("household_id"):
-        known_ids = households.typed.get_column("household_id").drop_nulls().unique()
+        known_ids = keys["households"].drop_nulls()
         _duplicates(households, ["household_id"], "household_id", "户编号重复", problems)
         _household_dates(households, problems)
         if members is not None and members.has("household_id"):
-            with_members = members.typed.get_column("household_id").drop_nulls().unique()
-            lonely = households.typed.filter(
-                pl.col("household_id").is_not_null() & ~pl.col("household_id").is_in(with_members.implode())
-            )
+            with_members = keys["members"].drop_nulls()
+            own = keys["households"]
+            lonely = households.typed.filter(own.is_not_null() & ~own.is_in(with_members.implode()))
             for row, hid in lonely.select(ROW, "household_id").iter_rows():
                 problems.append(_problem(households, row, "household_id", hid, "人表中没有该户的成员"))
     for name in ("members", "incomes", "measures"):
         chk = checked.get(name)
         if chk is None or known_ids is None or not chk.has("household_id"):
             continue
-        orphans = chk.typed.filter(
-            pl.col("household_id").is_not_null() & ~pl.col("household_id").is_in(known_ids.implode())
-        )
+        own = keys[name]
+        orphans = chk.typed.filter(own.is_not_null() & ~own.is_in(known_ids.implode()))
         for row, hid in orphans.select(ROW, "household_id").iter_rows():
             problems.append(_problem(chk, row, "household_id", hid, "户编号在户表中不存在"))
     if members is not None:
-        _member_checks(members, problems)
+        _member_checks(members, keys.get("members"), problems)
     incomes = checked.get("incomes")
     if incomes is not None:
         _duplicates(incomes, ["household_id", "year"], "year", "同一户同一年度的收支重复", problems)
@@ -310,12 +309,42 @@ def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> None
         _duplicates(villages, ["village_code"], "village_code", "村代码重复", problems)
 
 
+def _household_keys(checked: dict[str, _Checked]) -> dict[str, pl.Series]:
+    """Each table's household_id as a comparable key: Int64 when every ID of every table is
+    written as a plain integer (then equal IDs ⇔ equal integers, and integers hash much faster
+    than text), else the text itself."""
+    texts = {
+        name: chk.typed.get_column("household_id")
+        for name, chk in checked.items()
+        if name in ("households", "members", "incomes", "measures") and chk.has("household_id")
+    }
+    numbers = {}
+    for name, text in texts.items():
+        number = text.cast(pl.Int64, strict=False)
+        # Written exactly as the integer prints: no sign, no leading zeros, no other characters.
+        if number.null_count() != text.null_count() or not (number.cast(pl.String) == text).all():
+            return texts
+        numbers[name] = number
+    return numbers
+
+
+def _repeated(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The rows of `frame` (no null keys) whose keys occur more than once, in frame order."""
+    # Equal keys hash equally, so rows with a unique hash are unique: the exact comparison is
+    # left to the few rows that share a hash.
+    digest = pl.col(keys[0]).hash(seed=0)
+    for seed, key in enumerate(keys[1:], start=1):
+        digest = digest ^ pl.col(key).hash(seed=seed)
+    candidates = frame.filter(digest.is_duplicated())
+    return candidates.filter(pl.struct(keys).is_duplicated() if len(keys) > 1 else pl.col(keys[0]).is_duplicated())
+
+
 def _duplicates(chk: _Checked, keys: list[str], report_key: str, reason: str, problems: list[Problem]) -> None:
     """Every row of a repeated key, naming the other rows."""
     if not all(chk.has(k) for k in keys):
         return
     frame = chk.typed.select(*keys, ROW).filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
-    dup = frame.filter(pl.struct(keys).is_duplicated())
+    dup = _repeated(frame, keys)
     if dup.is_empty():
         return
     rows_of = dup.group_by(keys).agg(pl.col(ROW).sort().alias("rows"))
@@ -345,12 +374,28 @@ def _household_dates(chk: _Checked, problems: list[Problem]) -> None:
                 problems.append(_problem(chk, row, "eliminated_on", value, "未填监测对象类别,不应有风险消除日期"))
 
 
-def _member_checks(chk: _Checked, problems: list[Problem]) -> None:
+def _member_checks(chk: _Checked, key: pl.Series | None, problems: list[Problem]) -> None:
     if chk.has("id_number"):
         _duplicate_ids(chk, problems)
-    if not (chk.has("household_id") and chk.has("relation")):
+    if not (chk.has("household_id") and chk.has("relation")) or key is None:
         return
-    t = chk.typed.filter(pl.col("household_id").is_not_null())
+    t = chk.typed.select(ROW, "household_id", "relation", "status").with_columns(key.alias("__k"))
+    t = t.filter(pl.col("__k").is_not_null())
+    # Counting first, on the key alone, finds the few households with a problem; only their
+    # members go through the detailed grouping below (same households, same result).
+    normal = pl.col("status") == "normal"
+    suspects = (
+        t.group_by("__k")
+        .agg(
+            n_normal=normal.sum(),
+            n_head=(normal & (pl.col("relation") == "head")).sum(),
+            unreadable=(pl.col("relation").is_null() | pl.col("status").is_null()).any(),
+        )
+        .filter(~pl.col("unreadable") & ((pl.col("n_normal") == 0) | (pl.col("n_head") != 1)))
+    )
+    if suspects.is_empty():
+        return
+    t = t.filter(pl.col("__k").is_in(suspects.get_column("__k").implode())).drop("__k")
     per_household = (
         t.with_columns(
             normal=pl.col("status") == "normal",
@@ -391,7 +436,7 @@ def _member_checks(chk: _Checked, problems: list[Problem]) -> None:
 
 def _duplicate_ids(chk: _Checked, problems: list[Problem]) -> None:
     t = chk.typed.select(ROW, "id_number", "household_id").filter(pl.col("id_number").is_not_null())
-    dup = t.filter(pl.col("id_number").is_duplicated())
+    dup = _repeated(t, ["id_number"])
     if dup.is_empty():
         return
     groups = dup.group_by("id_number").agg(pl.struct(ROW, "household_id").sort_by(ROW).alias("others"))
