@@ -14,7 +14,7 @@ end from interchange CSV files to the result CSV, in the same run.
    every contract column except explanation (--no-check skips it).
 4. Single-household latency: evaluate_tables on a one-household table set, median of 50 runs.
 --profile adds a child that times the engine's stages (read, evaluate without / with
-explanations, format, write). --spark adds `fangfan evaluate --engine spark` (local[2]).
+explanations, write). --spark adds `fangfan evaluate --engine spark` (local[2]).
 
 The default county 610902 (安康市汉滨区) has a 低保 line in the shipped profiles, so every
 rule family (warnings, low-income classes, single-person candidates) does real work.
@@ -55,12 +55,13 @@ def _child_generate(county: str, households: int, seed: int, folder: Path) -> No
 
 
 def _child_profile(folder: Path, as_of: str, out: Path) -> None:
-    """The engine's stages one by one, with the process's RSS after each."""
+    """The engine's stages one by one, as `fangfan evaluate` runs them, with the process's RSS
+    after each."""
     import datetime as dt
 
     import psutil
 
-    from fangfan.policy.evaluate import RESULT_COLUMNS, evaluate_frame, format_results
+    from fangfan.policy.evaluate import ENGINE, RESULT_COLUMNS, csv_columns, evaluate_frame
     from fangfan.registry.interchange.read import read_interchange
 
     proc = psutil.Process()
@@ -73,24 +74,24 @@ def _child_profile(folder: Path, as_of: str, out: Path) -> None:
     t = time.perf_counter()
     read = read_interchange(folder)
     assert read.ok, read.problems[:5]
+    tables = read.tables
+    del read
     stage("read_interchange (validate)", t)
-    rows = {n: f.height for n, f in read.tables.items()}
+    rows = {n: f.height for n, f in tables.items()}
     no_explanation = [c for c in RESULT_COLUMNS if c != "explanation"]
     t = time.perf_counter()
-    evaluate_frame(read.tables, as_of=day).select(no_explanation).collect()
+    evaluate_frame(tables, as_of=day).select(no_explanation).collect(engine=ENGINE)
     stage("rules, no explanations (cold)", t)  # includes resolving the parameters (then memoised)
     t = time.perf_counter()
-    evaluate_frame(read.tables, as_of=day).select(no_explanation).collect()
+    evaluate_frame(tables, as_of=day).select(no_explanation).collect(engine=ENGINE)
     stage("rules, no explanations (warm)", t)
     t = time.perf_counter()
-    results = evaluate_frame(read.tables, as_of=day).select(RESULT_COLUMNS).collect()
+    results = evaluate_frame(tables, as_of=day).select(RESULT_COLUMNS).collect(engine=ENGINE)
     stage("rules with explanations (warm)", t)
+    tables.clear()
     t = time.perf_counter()
-    text = format_results(results)
-    stage("format_results", t)
-    t = time.perf_counter()
-    text.write_csv(out)
-    stage("write_csv", t)
+    csv_columns(results).sink_csv(out)
+    stage("write CSV (csv_columns + sink_csv)", t)
     print(f"  rows: {rows}")
 
 
