@@ -123,3 +123,25 @@ def test_it_takes_the_earliest_row_number_when_sorted_rows_were_reordered():
     # Same household and year twice; the row written later in the file comes first here.
     tables["incomes"] = tables["incomes"].with_columns(pl.Series("_row", [9, 3]))
     assert evaluate_tables(tables, as_of=AS_OF, params=PARAMS).row(0, named=True)["net_income"] == 99_900
+
+
+def test_it_writes_the_csv_from_typed_results_exactly_as_the_contract_text(tmp_path):
+    # Negative money (a loss-making business), empty code lists, null categories and dates.
+    parts = [
+        case_tables({"incomes": {2025: {"business_income": 100, "business_cost": 2345.67}}}, household_id="H1"),
+        case_tables({"household": {"category": "边缘易致贫户", "identified_on": "2025-01-31"},
+                     "incomes": {2025: {"wage": 3000.05}}}, household_id="H2"),
+        case_tables({}, household_id="H3"),
+    ]
+    results = evaluate_tables(frames(merge(parts)), as_of=AS_OF, params=PARAMS)
+    from fangfan.policy.evaluate import csv_columns
+
+    typed_path, text_path = tmp_path / "typed.csv", tmp_path / "text.csv"
+    csv_columns(results).sink_csv(typed_path)
+    format_results(results).with_columns(pl.col(pl.String).replace("", None)).write_csv(text_path)
+    assert typed_path.read_bytes() == text_path.read_bytes()
+    with typed_path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["net_income"] == "-2245.67" and rows[0]["candidate_category"] == "marginal"
+    assert rows[1]["per_capita_income"] == "3000.05" and rows[1]["visit_due_on"] == "2025-02-28"
+    assert rows[2]["net_income"] == "" and rows[2]["below_line"] == "false" and rows[2]["candidate_category"] == ""
