@@ -88,12 +88,16 @@ def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
                     Problem(label, None, None, "", f"与「{labels[name]}」是同一张表({raw.table.zh}),只能提供一次")
                 )
                 continue
-            labels[name] = raw.label
             # Converted at once, so that only one table's raw text is held at a time.
             step(f"检查 {raw.label}")
-            converting[name] = []
-            checked[name] = _convert_table(raw, converting[name])
-            del raw
+            try:
+                checked[name], converting[name] = _convert_table(raw)
+            except SourceError as exc:  # found only now that a lazily read CSV is parsed
+                result.problems.append(Problem(label, None, None, "", exc.reason))
+                continue
+            finally:
+                del raw
+            labels[name] = label
         for name in REQUIRED_TABLES:
             if name not in labels:
                 table = TABLES[name]
@@ -205,46 +209,70 @@ def _problem(chk: _Checked, row: int | None, key: str | None, value: object, rea
     return Problem(chk.label, row, chk.header(key) if key else None, text, reason)
 
 
-def _convert_table(raw: RawTable, problems: list[Problem]) -> _Checked:
+def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     """Every cell through convert.fast() in one pass; only the cells it is not sure of go
     through convert.convert() again, which gives their value and the problem's reason."""
     table: Table = raw.table
-    frame = raw.frame
-    for written in raw.duplicate_headers:
-        problems.append(Problem(raw.label, raw.header_row, written, "", "列名重复(只读取第一列)"))
-    for row, extra_cells in raw.ragged_rows:
-        problems.append(Problem(raw.label, row, None, "", f"该行比表头多出 {extra_cells} 个非空单元格(没有列名,无法保存)"))
+    names = raw.frame.collect_schema().names()
+    present = [c.key for c in table.columns if c.key in names]
     values, sure = [], []
     for col in table.columns:
-        if col.key in frame.columns:
+        if col.key in present:
             value, ok = cv.fast(col, pl.col(col.key))
             values.append(value.alias(col.key))
             sure.append(ok.alias(f"__ok_{col.key}"))
         else:
-            if col.required:
-                problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
             values.append(cv.default_expr(col).alias(col.key))
-    # Lazy, so that the parts a value and its check share are computed once.
-    staged = frame.lazy().select(pl.col(ROW), *values, *sure, *[pl.col(x) for x in raw.extra]).collect()
-    present = [c.key for c in table.columns if c.key in frame.columns]
-    all_sure = staged.select(pl.col(f"__ok_{k}").all() for k in present).row(0) if present else ()
-    id_valid: pl.Series | None = None
-    for key, column_sure in zip(present, all_sure):
-        ok_name = f"__ok_{key}"
-        if key == "id_number":
-            id_valid = staged.get_column(ok_name)
-        if column_sure:
-            continue
+    quoted = [k for k in _QUOTED.get(table.name, ()) if k in present]
+    cells = [c for c in names if c != ROW and c not in raw.probe]
+    try:
+        staged = raw.frame.select(
+            pl.col(ROW),
+            *values,
+            *sure,
+            *[pl.col(x) for x in raw.extra],
+            *[pl.col(k).alias(f"__t_{k}") for k in quoted],
+            *[pl.col(x) for x in raw.probe],
+            (pl.any_horizontal([pl.col(c).is_not_null() for c in cells]) if cells else pl.lit(True)).alias("__keep"),
+        ).collect(engine="streaming")
+    except pl.exceptions.PolarsError:
+        if raw.retry is None:
+            raise
+        staged = None
+    if raw.retry is not None and (staged is None or staged.height != raw.expected_rows):
+        del staged
+        return _convert_table(raw.retry())
+    if not staged.get_column("__keep").all():
+        staged = staged.filter(pl.col("__keep"))  # entirely empty rows
+    problems: list[Problem] = []
+    for written in raw.duplicate_headers:
+        problems.append(Problem(raw.label, raw.header_row, written, "", "列名重复(只读取第一列)"))
+    for row, extra_cells in raw.ragged_rows:
+        problems.append(Problem(raw.label, row, None, "", f"该行比表头多出 {extra_cells} 个非空单元格(没有列名,无法保存)"))
+    for col in table.columns:
+        if col.key not in present and col.required:
+            problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
+    all_sure = dict(zip(present, staged.select(pl.col(f"__ok_{k}").all() for k in present).row(0))) if present else {}
+    unsure = [k for k in present if not all_sure[k]]
+    if unsure:
+        # The text of the unsure cells, read again (rows with any unsure cell, unsure columns).
+        rows = staged.filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in unsure)).get_column(ROW)
+        again = raw.frame.filter(pl.col(ROW).is_in(rows.implode())).select(ROW, *unsure).collect()
+    id_valid: pl.Series | None = staged.get_column("__ok_id_number") if "id_number" in present else None
+    for key in unsure:
         col = table.column(key)
-        index = staged.get_column(ok_name).not_().arg_true()
-        cells = frame.select(pl.col(ROW).gather(index), pl.col(key).gather(index))
+        ok = staged.get_column(f"__ok_{key}")
+        index = ok.not_().arg_true()
+        rows = staged.get_column(ROW).gather(index)
         conv = cv.convert(col, pl.col(key))
-        again = cells.select(ROW, key, conv.value.alias("__v"), conv.reason.alias("__e"))
+        redone = again.filter(pl.col(ROW).is_in(rows.implode())).select(
+            ROW, key, conv.value.alias("__v"), conv.reason.alias("__e")
+        )
         if col.kind in cv.FAST_KINDS:
-            staged = staged.with_columns(staged.get_column(key).scatter(index, again.get_column("__v")))
+            staged = staged.with_columns(staged.get_column(key).scatter(index, redone.get_column("__v")))
         if key == "id_number":
-            id_valid = id_valid.scatter(index, again.get_column("__e").is_null())
-        for row, value, reason in again.filter(pl.col("__e").is_not_null()).select(ROW, key, "__e").iter_rows():
+            id_valid = id_valid.scatter(index, redone.get_column("__e").is_null())
+        for row, value, reason in redone.filter(pl.col("__e").is_not_null()).select(ROW, key, "__e").iter_rows():
             if conv.multi_bad and reason.startswith("含有无效"):
                 reason = cv.multi_reason(col, value)
             problems.append(Problem(raw.label, row, raw.headers.get(key, col.zh), _masked(key, value), reason))
@@ -257,9 +285,8 @@ def _convert_table(raw: RawTable, problems: list[Problem]) -> _Checked:
             pl.when(valid).then(cv.id_sex(number)).alias("sex"),
         ]
     typed = staged.select(*table.keys, *derived, *raw.extra, ROW)
-    quoted = [k for k in _QUOTED.get(table.name, ()) if k in frame.columns]
-    text = frame.select(ROW, *quoted)
-    return _Checked(table, raw.label, raw.headers, raw.extra, typed, text)
+    text = staged.select(ROW, *[pl.col(f"__t_{k}").alias(k) for k in quoted])
+    return _Checked(table, raw.label, raw.headers, raw.extra, typed, text), problems
 
 
 def _masked(key: str, value: object) -> str:

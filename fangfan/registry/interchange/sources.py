@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,11 +38,20 @@ class RawTable:
     table: Table
     label: str  # file name or "workbook.xlsx:户表", used in problems
     header_row: int  # spreadsheet row number of the header
-    frame: pl.DataFrame  # String columns named by key (known) or by header (extra), plus Int64 _row
+    # Stripped cell text (null when empty): String columns named by key (known) or by header
+    # (extra), plus Int64 _row. Lazy: a CSV is parsed only when the reader converts it, in
+    # batches, so its text is never held whole. It may still hold entirely empty rows.
+    frame: pl.LazyFrame
     headers: dict[str, str] = field(default_factory=dict)  # column name in frame → header as written
     extra: list[str] = field(default_factory=list)  # unknown columns, header as written
     duplicate_headers: list[str] = field(default_factory=list)  # known columns given twice (second ignored)
     ragged_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, cells beyond the header) with data
+    # A lazily parsed CSV: the rows it must yield (one per physical line), columns that must be
+    # parsed (and then dropped) so that Polars notices over-long lines, and the careful reading
+    # to use instead when the parse fails or yields another number of rows.
+    expected_rows: int | None = None
+    probe: list[str] = field(default_factory=list)
+    retry: Callable[[], RawTable] | None = None
 
 
 def normalise_header(text: str) -> str:
@@ -92,17 +102,24 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _finish(table: Table, label: str, header_row: int, header: list[str], frame: pl.DataFrame) -> RawTable:
-    """Positional string columns → named, stripped columns; entirely empty rows dropped."""
+@dataclass
+class _Columns:
+    names: list[str | None]  # frame name of each positional column, None when it is dropped
+    headers: dict[str, str]
+    extra: list[str]
+    duplicates: list[str]
+
+
+def _name_columns(table: Table, header: list[str], width: int, is_empty) -> _Columns:
+    """Names for `width` positional columns; `is_empty(i)` is asked only for unnamed columns."""
     lookup = header_lookup(table)
     # Names an unknown column may not take in the frame (known keys, derived and row columns).
     reserved = {*table.keys, "birth_date", "sex", ROW}
-    positional = [c for c in frame.columns if c != ROW]
     names: list[str | None] = []
     headers: dict[str, str] = {}
     extra: list[str] = []
     duplicates: list[str] = []
-    for i, name in enumerate(positional):
+    for i in range(width):
         written = (header[i] if i < len(header) else "").strip()
         key = lookup.get(normalise_header(written)) if written else None
         if key is not None:
@@ -115,7 +132,7 @@ def _finish(table: Table, label: str, header_row: int, header: list[str], frame:
             continue
         if not written:
             # An unnamed column is kept only when it holds something.
-            if frame.get_column(name).str.strip_chars().replace("", None).null_count() == frame.height:
+            if is_empty(i):
                 names.append(None)
                 continue
             written = f"列{_column_letter(i)}"
@@ -125,16 +142,31 @@ def _finish(table: Table, label: str, header_row: int, header: list[str], frame:
         headers[unique] = written
         extra.append(unique)
         names.append(unique)
-    selected = [
-        pl.col(old).str.strip_chars().replace("", None).alias(new)
-        for old, new in zip(positional, names)
-        if new is not None
-    ]
-    out = frame.select([*selected, pl.col(ROW)])
-    value_columns = [c for c in out.columns if c != ROW]
-    if value_columns:
-        out = out.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in value_columns]))
-    return RawTable(table, label, header_row, out, headers, extra, duplicates)
+    return _Columns(names, headers, extra, duplicates)
+
+
+def _cell(column: pl.Expr) -> pl.Expr:
+    """Stripped text, null when empty."""
+    return column.str.strip_chars().replace("", None)
+
+
+def _drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    value_columns = [c for c in frame.columns if c != ROW]
+    if not value_columns:
+        return frame
+    keep = frame.select(pl.any_horizontal([pl.col(c).is_not_null() for c in value_columns])).to_series()
+    return frame if keep.all() else frame.filter(keep)
+
+
+def _finish(table: Table, label: str, header_row: int, header: list[str], frame: pl.DataFrame) -> RawTable:
+    """Positional string columns → named, stripped columns; entirely empty rows dropped."""
+    positional = [c for c in frame.columns if c != ROW]
+    columns = _name_columns(
+        table, header, len(positional), lambda i: frame.select(_cell(pl.col(positional[i]))).to_series().null_count() == frame.height
+    )
+    selected = [_cell(pl.col(old)).alias(new) for old, new in zip(positional, columns.names) if new is not None]
+    out = _drop_empty_rows(frame.select([*selected, pl.col(ROW)]))
+    return RawTable(table, label, header_row, out.lazy(), columns.headers, columns.extra, columns.duplicates)
 
 
 # ---------------------------------------------------------------- CSV
@@ -206,17 +238,43 @@ def _body_lines(path: Path, header_end: int) -> int:
 
 
 def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
-    """None when the file needs the decoded path (Polars finds invalid UTF-8 or ragged lines, or
-    some record spans several lines)."""
+    """A lazy scan; the reader falls back to `retry` when Polars finds invalid UTF-8 or ragged
+    lines, or when some record spans several lines."""
     header, lines_before, header_end = _scan_header(head, table)
     try:
         # Polars skips a UTF-8 BOM itself and rejects invalid UTF-8 in any cell.
-        frame = pl.read_csv(path, has_header=True, skip_lines=lines_before, infer_schema=False, raise_if_empty=False)
+        source = pl.scan_csv(path, has_header=True, skip_lines=lines_before, infer_schema=False, raise_if_empty=False)
+        width = len(source.collect_schema())
+
+        def is_empty(i: int) -> bool:
+            return source.select(_cell(pl.nth(i)).null_count() == pl.len()).collect().item()
+
+        columns = _name_columns(table, header, width, is_empty)
     except pl.exceptions.PolarsError:
         return None
-    if _body_lines(path, header_end) != frame.height:
+    kept = [_cell(pl.nth(i + 1)).alias(new) for i, new in enumerate(columns.names) if new is not None]
+    if not kept:
         return None
-    return _fast_frame(table, path.name, lines_before + 1, header, header_end, frame)
+    # Only a parsed last column makes Polars notice a line with more cells than the header.
+    probe = [] if columns.names[-1] is not None else [f"{ROW}_last"]
+    index = "".join(source.collect_schema()) + "_index"  # a name no column has
+    frame = source.with_row_index(index, offset=header_end + 1).select(
+        *kept,
+        *[pl.nth(width).alias(name) for name in probe],
+        pl.col(index).cast(pl.Int64).alias(ROW),
+    )
+    return RawTable(
+        table,
+        path.name,
+        lines_before + 1,
+        frame,
+        columns.headers,
+        columns.extra,
+        columns.duplicates,
+        expected_rows=_body_lines(path, header_end),
+        probe=probe,
+        retry=lambda: _read_csv_decoded(path.read_bytes(), path.name, table),
+    )
 
 
 def _fast_frame(table: Table, label: str, header_row: int, header: list[str], header_end: int, frame: pl.DataFrame) -> RawTable:
