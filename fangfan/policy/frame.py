@@ -238,17 +238,21 @@ def _households_in_order(households: pl.DataFrame | pl.LazyFrame | None) -> pl.L
     return lf.sort("household_id", maintain_order=True)
 
 
-def household_frame(tables: dict[str, pl.DataFrame], *, year: int | None, as_of: dt.date) -> pl.LazyFrame:
+def household_frame(
+    tables: dict[str, pl.DataFrame], *, year: int | None, as_of: dt.date, members: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """One row per household, ordered by household_id, with its member, income and measure
-    facts (no parameters yet)."""
+    facts (no parameters yet). members: member_facts already collected (see
+    evaluate.evaluate_tables), else computed in this plan."""
     households = _households_in_order(tables.get("households"))
-    members = conform(tables.get("members"), TABLES["members"])
+    member_rows = conform(tables.get("members"), TABLES["members"])
+    facts = member_facts(member_rows) if members is None else members.lazy()
     incomes = conform(tables.get("incomes"), TABLES["incomes"])
     measures = conform(tables.get("measures"), TABLES["measures"])
     current, previous = income_rows(incomes, year, in_household_order=_in_household_order(tables.get("incomes")))
     lf = households.rename({"_row": "_household_row"})
-    for facts in (member_facts(members), special_members(members), current, previous, measure_facts(measures)):
-        lf = lf.join(facts, on="household_id", how="left", maintain_order="left")
+    for right in (facts, special_members(member_rows), current, previous, measure_facts(measures)):
+        lf = lf.join(right, on="household_id", how="left", maintain_order="left")
     return lf.with_columns(_HOUSEHOLD_FILLS).with_columns(
         pl.lit(as_of, dtype=pl.Date).alias("as_of"), pl.lit(year, dtype=pl.Int64).alias("year")
     )

@@ -145,3 +145,17 @@ def test_it_writes_the_csv_from_typed_results_exactly_as_the_contract_text(tmp_p
     assert rows[0]["net_income"] == "-2245.67" and rows[0]["candidate_category"] == "marginal"
     assert rows[1]["per_capita_income"] == "3000.05" and rows[1]["visit_due_on"] == "2025-02-28"
     assert rows[2]["net_income"] == "" and rows[2]["below_line"] == "false" and rows[2]["candidate_category"] == ""
+
+
+def test_it_gives_large_inputs_the_same_results_through_the_staged_collects(monkeypatch):
+    import fangfan.policy.evaluate as evaluate_module
+    from fangfan.registry.synthetic import generate_county
+
+    generated = generate_county("610902", 400, 3)
+    as_of = dt.date(generated.year + 1, 4, 30)
+    single = evaluate_tables(generated.tables, as_of=as_of, params=PARAMS)
+    monkeypatch.setattr(evaluate_module, "LARGE", 1)
+    staged = evaluate_tables(generated.tables, as_of=as_of, params=PARAMS)
+    assert single.height == 400 and staged.equals(single)
+    assert single.get_column("candidate_category").drop_nulls().len() > 0
+    assert single.get_column("warning_color").drop_nulls().len() > 0
