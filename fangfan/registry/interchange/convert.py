@@ -85,7 +85,7 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
 
     if kind == "multi":
         # Few distinct cells (combinations of a short list): map each distinct text once.
-        mapped = raw.map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"])
+        mapped = raw.map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"], is_elementwise=True)
         bad = ~empty & mapped.is_null()
         value = pl.when(empty).then(default).otherwise(mapped)
         return _checked(value, required, (bad, f"含有无效的{col.zh}"), multi_bad=True)
@@ -281,7 +281,7 @@ def village_code_checks(code: pl.Expr) -> list[tuple[pl.Expr, pl.Expr | str]]:
     return [
         (code.is_not_null() & ~digits, "村代码应为12位数字"),
         (
-            code.is_not_null() & digits & ~county.map_batches(_known_counties, return_dtype=pl.Boolean),
+            code.is_not_null() & digits & ~county.map_batches(_known_counties, return_dtype=pl.Boolean, is_elementwise=True),
             pl.concat_str([pl.lit("村代码前6位「"), county, pl.lit("」不是GB/T 2260县级行政区划代码")]),
         ),
         (code.is_not_null() & digits & (code.str.slice(9, 3) == "000"), "不是村级代码(后3位不能为000)"),

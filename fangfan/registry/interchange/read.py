@@ -69,43 +69,75 @@ class ReadResult:
 
 def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
     path = Path(path)
+    with _progress(progress) as step:
+        try:
+            return _read(path, step, largest_first=True)
+        except _LateSourceError:
+            # A lazily parsed CSV proved unreadable only when converted. Which file then counts
+            # for its table depends on the order of discovery: read again in that order.
+            return _read(path, step, largest_first=False)
+
+
+class _LateSourceError(Exception):
+    pass
+
+
+def _read(path: Path, step, *, largest_first: bool) -> ReadResult:
+    """largest_first: convert the lazily read (CSV) tables biggest first, once all files are
+    found — the biggest conversion then runs while little else is held (lower peak memory).
+    Otherwise each table is converted as soon as it is found."""
     result = ReadResult()
     labels: dict[str, str] = {}  # table → label of the file or sheet read for it
     seen: list[str] = []  # file labels in discovery order
+    raws: dict[str, RawTable] = {}
     checked: dict[str, _Checked] = {}
     converting: dict[str, list[Problem]] = {}
-    with _progress(progress) as step:
-        for label, raw_or_reason in _load_sources(path, step):
-            seen.append(label)
-            if isinstance(raw_or_reason, str):
-                result.problems.append(Problem(label, None, None, "", raw_or_reason))
-                continue
-            raw = raw_or_reason
-            del raw_or_reason
-            name = raw.table.name
-            if name in labels:
-                result.problems.append(
-                    Problem(label, None, None, "", f"与「{labels[name]}」是同一张表({raw.table.zh}),只能提供一次")
-                )
-                continue
-            # Converted at once, so that only one table's raw text is held at a time.
-            step(f"检查 {raw.label}")
+
+    def convert(raw: RawTable) -> None:
+        step(f"检查 {raw.label}")
+        checked[raw.table.name], converting[raw.table.name] = _convert_table(raw)
+
+    for label, raw_or_reason in _load_sources(path, step):
+        seen.append(label)
+        if isinstance(raw_or_reason, str):
+            result.problems.append(Problem(label, None, None, "", raw_or_reason))
+            continue
+        raw = raw_or_reason
+        del raw_or_reason
+        name = raw.table.name
+        if name in labels:
+            result.problems.append(
+                Problem(label, None, None, "", f"与「{labels[name]}」是同一张表({raw.table.zh}),只能提供一次")
+            )
+            continue
+        if largest_first:
+            raws[name] = raw
+        else:
             try:
-                checked[name], converting[name] = _convert_table(raw)
+                convert(raw)
             except SourceError as exc:  # found only now that a lazily read CSV is parsed
                 result.problems.append(Problem(label, None, None, "", exc.reason))
                 continue
             finally:
                 del raw
-            labels[name] = label
-        for name in REQUIRED_TABLES:
-            if name not in labels:
-                table = TABLES[name]
-                result.problems.append(Problem(path.name, None, None, "", f"缺少{table.zh}({table.name})"))
-        for name in TABLES:
-            result.problems.extend(converting.get(name, ()))
-        step("检查表间关系")
-        _cross_checks(checked, result.problems)
+        labels[name] = label
+    # Eagerly read tables (their text is held already) after the lazy ones, in table order.
+    for name in sorted(raws, key=lambda n: -_weight(raws[n])):
+        raw = raws.pop(name)
+        try:
+            convert(raw)
+        except SourceError as exc:
+            raise _LateSourceError from exc
+        finally:
+            del raw
+    for name in REQUIRED_TABLES:
+        if name not in labels:
+            table = TABLES[name]
+            result.problems.append(Problem(path.name, None, None, "", f"缺少{table.zh}({table.name})"))
+    for name in TABLES:
+        result.problems.extend(converting.get(name, ()))
+    step("检查表间关系")
+    _cross_checks(checked, result.problems)
     for name in TABLES:
         if name not in checked:
             continue
@@ -119,6 +151,12 @@ def read_interchange(path: str | Path, *, progress: bool = False) -> ReadResult:
     order = {label: i for i, label in reversed(list(enumerate(ordered)))}
     result.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row if p.row is not None else 0))
     return result
+
+
+def _weight(raw: RawTable) -> int:
+    if raw.expected_rows is None:
+        return -1
+    return raw.expected_rows * len(raw.headers)
 
 
 # ---------------------------------------------------------------- sources
