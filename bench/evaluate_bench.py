@@ -15,7 +15,8 @@ end from interchange CSV files to the result CSV, in the same run.
 4. Single-household latency: evaluate_tables on a one-household table set, median of 50 runs.
 --profile adds a child that times the engine's stages (read, evaluate_tables cold and warm,
 the single plan without / with explanations, write). --engine-runs N runs the engine N times
-and counts the fastest (other work on the shared machine skews single runs). --spark adds `fangfan evaluate --engine spark` (local[2]).
+and counts the fastest (other work on the shared machine skews single runs). --spark adds
+`fangfan evaluate --engine spark` (local[2]).
 
 The default county 610902 (安康市汉滨区) has a 低保 line in the shipped profiles, so every
 rule family (warnings, low-income classes, single-person candidates) does real work.
