@@ -143,7 +143,7 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
 
 
 # Column kinds with a fast() of their own; for the others fast() is convert() itself.
-FAST_KINDS = frozenset({"code", "bool", "date", "money", "int", "year"})
+FAST_KINDS = frozenset({"code", "bool", "date", "money", "int", "year", "id_number"})
 
 
 def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -162,11 +162,26 @@ def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         mapped = raw.replace_strict(exact, default=None, return_dtype=pl.String)
         return pl.when(empty).then(default).otherwise(mapped), empty_ok | mapped.is_not_null()
     if kind == "bool":
-        yes = sorted(v for v in C.YES_VALUES if v.lower() in C.YES_VALUES)
-        no = sorted(v for v in C.NO_VALUES if v.lower() in C.NO_VALUES and v.lower() not in C.YES_VALUES)
-        is_yes, is_no = _equals_any(raw, yes), _equals_any(raw, no)
+        # Only the spellings the writer uses (是/否): one comparison each; other spellings of
+        # yes and no take convert().
+        is_yes, is_no = (raw == "是").fill_null(False), (raw == "否").fill_null(False)
         value = pl.when(empty).then(default).when(is_yes).then(True).when(is_no).then(False)
         return value, empty_ok | is_yes | is_no
+    if kind == "id_number":
+        # 17 digits without a leading zero (a sign or any other character makes the number
+        # smaller or null), then the check character: the cell is already upper case.
+        first17 = raw.str.slice(0, 17).cast(pl.Int64, strict=False)
+        total = pl.sum_horizontal([(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(ID_WEIGHTS)])
+        expected = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), default=None, return_dtype=pl.String)
+        born = id_birth_date(raw)
+        sure = (
+            (raw.str.len_bytes() == 18)
+            & (first17 >= 10**16)
+            & (raw.str.slice(17, 1) == expected)
+            & (born >= MIN_DATE)
+            & (born <= MAX_DATE)
+        )
+        return raw, empty_ok | sure.fill_null(False)
     if kind == "date":
         # convert() turns every other spelling into this one before the same strptime.
         parsed = raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
@@ -189,13 +204,6 @@ def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         return pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
     conv = convert(col, raw)
     return conv.value, conv.ok
-
-
-def _equals_any(raw: pl.Expr, values: list[str]) -> pl.Expr:
-    expr = pl.lit(False)
-    for value in values:
-        expr = expr | (raw == value).fill_null(False)
-    return expr
 
 
 def _multi_mapper(col: Column):
