@@ -400,7 +400,10 @@ def _repeated(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     digest = pl.col(keys[0]).hash(seed=0)
     for seed, key in enumerate(keys[1:], start=1):
         digest = digest ^ pl.col(key).hash(seed=seed)
-    candidates = frame.filter(digest.is_duplicated())
+    digests = frame.select(digest).to_series()
+    if digests.n_unique() == frame.height:  # the usual case, and cheaper than is_duplicated
+        return frame.clear()
+    candidates = frame.filter(digests.is_duplicated())
     return candidates.filter(pl.struct(keys).is_duplicated() if len(keys) > 1 else pl.col(keys[0]).is_duplicated())
 
 
@@ -449,6 +452,9 @@ def _member_checks(chk: _Checked, key: pl.Series | None, problems: list[Problem]
     # Counting first, on the key alone, finds the few households with a problem; only their
     # members go through the detailed grouping below (same households, same result).
     normal = pl.col("status") == "normal"
+    head_keys = t.filter(normal & (pl.col("relation") == "head")).get_column("__k")
+    if head_keys.len() == head_keys.n_unique() == t.get_column("__k").n_unique():
+        return  # one head in every household (so also a member with status normal)
     suspects = (
         t.group_by("__k")
         .agg(
