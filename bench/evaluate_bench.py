@@ -204,9 +204,10 @@ def main(argv: list[str] | None = None) -> int:
             "engine", [fangfan, "evaluate", str(folder), "--as-of", args.as_of, "--out", str(engine_out)],
             OUT / f"engine_{tag}.log",
         ))
-    engine_s, engine_rss = min(runs)
+    engine_s = min(s for s, _ in runs)
+    engine_rss = max(r for _, r in runs)
     print(f"engine   (fangfan evaluate):      {engine_s:8.1f} s  {n / engine_s:>10,.0f} households/s  "
-          f"peak RSS {gib(max(r for _, r in runs))}")
+          f"peak RSS {gib(engine_rss)}")
     if len(runs) > 1:
         print("  runs: " + ", ".join(f"{s:.1f} s / {gib(r)}" for s, r in runs))
     if args.profile:
