@@ -272,7 +272,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             *[pl.col(k).alias(f"__t_{k}") for k in quoted],
             *[pl.col(x) for x in raw.probe],
             (pl.any_horizontal([pl.col(c).is_not_null() for c in cells]) if cells else pl.lit(True)).alias("__keep"),
-        ).collect(engine="streaming")
+        ).collect(engine="streaming" if raw.streaming else "in-memory")
     except pl.exceptions.PolarsError:
         if raw.retry is None:
             raise

@@ -52,6 +52,7 @@ class RawTable:
     expected_rows: int | None = None
     probe: list[str] = field(default_factory=list)
     retry: Callable[[], RawTable] | None = None
+    streaming: bool = False  # convert with Polars' streaming engine (big files: less memory)
 
 
 def normalise_header(text: str) -> str:
@@ -191,6 +192,7 @@ def decode_csv(data: bytes) -> tuple[str, bytes]:
 HEAD_CHARS = 1 << 16
 HEAD_BYTES = 4 * HEAD_CHARS + 64
 _COUNT_CHUNK = 1 << 24
+STREAMING_BYTES = 64 << 20
 
 
 def read_csv_table(path: Path, table: Table) -> RawTable:
@@ -274,6 +276,8 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
         expected_rows=_body_lines(path, header_end),
         probe=probe,
         retry=lambda: _read_csv_decoded(path.read_bytes(), path.name, table),
+        # Batch by batch costs some speed; it pays only where the memory matters.
+        streaming=path.stat().st_size > STREAMING_BYTES,
     )
 
 
