@@ -148,7 +148,8 @@ def _name_columns(table: Table, header: list[str], width: int, is_empty) -> _Col
 
 def _cell(column: pl.Expr) -> pl.Expr:
     """Stripped text, null when empty."""
-    return column.str.strip_chars().replace("", None)
+    stripped = column.str.strip_chars()
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped)  # cheaper than replace("", None)
 
 
 def _drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
