@@ -154,9 +154,7 @@ def _read(path: Path, step, *, largest_first: bool) -> ReadResult:
 
 
 def _weight(raw: RawTable) -> int:
-    if raw.expected_rows is None:
-        return -1
-    return raw.expected_rows * len(raw.headers)
+    return raw.size if raw.expected_rows is not None else -1
 
 
 # ---------------------------------------------------------------- sources
@@ -277,7 +275,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
         if raw.retry is None:
             raise
         staged = None
-    if raw.retry is not None and (staged is None or staged.height != raw.expected_rows):
+    if raw.retry is not None and (staged is None or staged.height != raw.expected_rows.result()):
         del staged
         return _convert_table(raw.retry())
     if not staged.get_column("__keep").all():

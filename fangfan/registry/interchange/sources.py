@@ -13,6 +13,7 @@ import io
 import itertools
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,8 @@ class RawTable:
     # A lazily parsed CSV: the rows it must yield (one per physical line), columns that must be
     # parsed (and then dropped) so that Polars notices over-long lines, and the careful reading
     # to use instead when the parse fails or yields another number of rows.
-    expected_rows: int | None = None
+    expected_rows: Future[int] | None = None  # counted in a thread while Polars parses
+    size: int = 0  # bytes of a lazily read file
     probe: list[str] = field(default_factory=list)
     retry: Callable[[], RawTable] | None = None
     streaming: bool = False  # convert with Polars' streaming engine (big files: less memory)
@@ -230,6 +232,18 @@ def _scan_header(head: str, table: Table) -> tuple[list[str], int, int]:
     return records[index], ends[index - 1] if index else 0, ends[index]
 
 
+_counter: ThreadPoolExecutor | None = None
+
+
+def _line_counter() -> ThreadPoolExecutor:
+    # bytes.count holds the GIL but Polars releases it while it parses: counting a file's lines
+    # overlaps with converting another.
+    global _counter
+    if _counter is None:
+        _counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-lines")
+    return _counter
+
+
 def _body_lines(path: Path, header_end: int) -> int:
     """Physical lines after the header's last line: newlines beyond it, plus an unterminated last line."""
     newlines, last = 0, b"\n"
@@ -274,7 +288,8 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
         columns.headers,
         columns.extra,
         columns.duplicates,
-        expected_rows=_body_lines(path, header_end),
+        expected_rows=_line_counter().submit(_body_lines, path, header_end),
+        size=path.stat().st_size,
         probe=probe,
         retry=lambda: _read_csv_decoded(path.read_bytes(), path.name, table),
         # Batch by batch costs some speed; it pays only where the memory matters.
