@@ -150,8 +150,9 @@ def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(value, sure): a cheap conversion for the cells written the usual way. Where `sure` is
     true, `value` equals convert()'s value and convert()'s reason is null; the other cells
     (rare: odd spellings, mistakes) must be converted again with convert() — for their reason
-    and, for FAST_KINDS, their value."""
-    empty = raw.is_null()
+    and, for FAST_KINDS, their value. Here an empty cell may be null or "" (convert() wants
+    null): the fast kinds test for both, the others get the cell nulled first."""
+    empty = raw.is_null() | (raw.str.len_bytes() == 0)
     empty_ok = empty if not col.required else pl.lit(False)
     default = default_expr(col)
     kind = col.kind
@@ -181,7 +182,7 @@ def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
             & (born >= MIN_DATE)
             & (born <= MAX_DATE)
         )
-        return raw, empty_ok | sure.fill_null(False)
+        return pl.when(~empty).then(raw), empty_ok | sure.fill_null(False)
     if kind == "date":
         # convert() turns every other spelling into this one before the same strptime.
         parsed = raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
@@ -202,7 +203,7 @@ def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         if col.max_value is not None:
             sure = sure & (number <= col.max_value)
         return pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
-    conv = convert(col, raw)
+    conv = convert(col, pl.when(~empty).then(raw))
     return conv.value, conv.ok
 
 

@@ -22,9 +22,11 @@ from fangfan.common.tables import TABLES, TRANSFER_ITEMS, Table
 from fangfan.registry.interchange import convert as cv
 from fangfan.registry.interchange.sources import (
     ROW,
+    null_if_empty,
     RawTable,
     SourceError,
     not_a_table_reason,
+    null_if_empty,
     read_csv_table,
     read_xlsx_tables,
     table_for_name,
@@ -261,15 +263,16 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             values.append(cv.default_expr(col).alias(col.key))
     quoted = [k for k in _QUOTED.get(table.name, ()) if k in present]
     cells = [c for c in names if c != ROW and c not in raw.probe]
+    filled = [pl.col(c).str.len_bytes() > 0 for c in cells]  # false (or null) for null and ""
     try:
         staged = raw.frame.select(
             pl.col(ROW),
             *values,
             *sure,
-            *[pl.col(x) for x in raw.extra],
-            *[pl.col(k).alias(f"__t_{k}") for k in quoted],
+            *[null_if_empty(pl.col(x)).alias(x) for x in raw.extra],
+            *[null_if_empty(pl.col(k)).alias(f"__t_{k}") for k in quoted],
             *[pl.col(x) for x in raw.probe],
-            (pl.any_horizontal([pl.col(c).is_not_null() for c in cells]) if cells else pl.lit(True)).alias("__keep"),
+            (pl.any_horizontal(filled).fill_null(False) if cells else pl.lit(True)).alias("__keep"),
         ).collect(engine="streaming" if raw.streaming else "in-memory")
     except pl.exceptions.PolarsError:
         if raw.retry is None:
@@ -293,7 +296,11 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     if unsure:
         # The text of the unsure cells, read again (rows with any unsure cell, unsure columns).
         rows = staged.filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in unsure)).get_column(ROW)
-        again = raw.frame.filter(pl.col(ROW).is_in(rows.implode())).select(ROW, *unsure).collect()
+        again = (
+            raw.frame.filter(pl.col(ROW).is_in(rows.implode()))
+            .select(ROW, *[null_if_empty(pl.col(k)).alias(k) for k in unsure])
+            .collect()
+        )
     id_valid: pl.Series | None = staged.get_column("__ok_id_number") if "id_number" in present else None
     for key in unsure:
         col = table.column(key)

@@ -39,7 +39,8 @@ class RawTable:
     table: Table
     label: str  # file name or "workbook.xlsx:户表", used in problems
     header_row: int  # spreadsheet row number of the header
-    # Stripped cell text (null when empty): String columns named by key (known) or by header
+    # Stripped cell text (an empty cell is null, or "" in a lazily read CSV — nulling every
+    # cell costs a pass, so the reader treats both alike): String columns named by key (known) or by header
     # (extra), plus Int64 _row. Lazy: a CSV is parsed only when the reader converts it, in
     # batches, so its text is never held whole. It may still hold entirely empty rows.
     frame: pl.LazyFrame
@@ -150,8 +151,11 @@ def _name_columns(table: Table, header: list[str], width: int, is_empty) -> _Col
 
 def _cell(column: pl.Expr) -> pl.Expr:
     """Stripped text, null when empty."""
-    stripped = column.str.strip_chars()
-    return pl.when(stripped.str.len_bytes() > 0).then(stripped)  # cheaper than replace("", None)
+    return null_if_empty(column.str.strip_chars())
+
+
+def null_if_empty(text: pl.Expr) -> pl.Expr:
+    return pl.when(text.str.len_bytes() > 0).then(text)  # cheaper than replace("", None)
 
 
 def _drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -269,7 +273,7 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
         columns = _name_columns(table, header, width, is_empty)
     except pl.exceptions.PolarsError:
         return None
-    kept = [_cell(pl.nth(i + 1)).alias(new) for i, new in enumerate(columns.names) if new is not None]
+    kept = [pl.nth(i + 1).str.strip_chars().alias(new) for i, new in enumerate(columns.names) if new is not None]
     if not kept:
         return None
     # Only a parsed last column makes Polars notice a line with more cells than the header.
