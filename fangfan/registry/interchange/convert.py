@@ -146,35 +146,41 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
 FAST_KINDS = frozenset({"code", "bool", "date", "money", "int", "year", "id_number"})
 
 
-def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(value, sure): a cheap conversion for the cells written the usual way. Where `sure` is
-    true, `value` equals convert()'s value and convert()'s reason is null; the other cells
-    (rare: odd spellings, mistakes) must be converted again with convert() — for their reason
-    and, for FAST_KINDS, their value. Here an empty cell may be null or "" (convert() wants
-    null): the fast kinds test for both, the others get the cell nulled first."""
+def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
+    """({name: part}, value, sure): a cheap conversion for the cells written the usual way.
+    Where `sure` is true, `value` equals convert()'s value and convert()'s reason is null; the
+    other cells (rare: odd spellings, mistakes) must be converted again with convert() — for
+    their reason and, for FAST_KINDS, their value. Here an empty cell may be null or ""
+    (convert() wants null): the fast kinds test for both, the others get the cell nulled first.
+
+    `value` and `sure` refer to the parts by column name: the caller computes the parts first
+    (with_columns), so that each is computed once — the streaming engine does not share
+    common subexpressions."""
     empty = raw.is_null() | (raw.str.len_bytes() == 0)
     empty_ok = empty if not col.required else pl.lit(False)
     default = default_expr(col)
     kind = col.kind
+    part = f"__part_{col.key}"
     if kind == "code":
         # The spellings exactly as listed (convert() lower-cases the cell first).
         lower = _lower_lookup(col)
         exact = {k: lower[k.lower()] for k in col.codelist.lookup()}
-        mapped = raw.replace_strict(exact, default=None, return_dtype=pl.String)
-        return pl.when(empty).then(default).otherwise(mapped), empty_ok | mapped.is_not_null()
+        mapped = pl.col(part)
+        parts = {part: raw.replace_strict(exact, default=None, return_dtype=pl.String)}
+        return parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | mapped.is_not_null()
     if kind == "bool":
         # Only the spellings the writer uses (是/否): one comparison each; other spellings of
         # yes and no take convert().
         is_yes, is_no = (raw == "是").fill_null(False), (raw == "否").fill_null(False)
         value = pl.when(empty).then(default).when(is_yes).then(True).when(is_no).then(False)
-        return value, empty_ok | is_yes | is_no
+        return {}, value, empty_ok | is_yes | is_no
     if kind == "id_number":
         # 17 digits without a leading zero (a sign or any other character makes the number
         # smaller or null), then the check character: the cell is already upper case.
-        first17 = raw.str.slice(0, 17).cast(pl.Int64, strict=False)
+        first17 = pl.col(part)
         total = pl.sum_horizontal([(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(ID_WEIGHTS)])
         expected = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), default=None, return_dtype=pl.String)
-        born = id_birth_date(raw)
+        born = pl.col(f"{part}_born")
         sure = (
             (raw.str.len_bytes() == 18)
             & (first17 >= 10**16)
@@ -182,29 +188,38 @@ def fast(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
             & (born >= MIN_DATE)
             & (born <= MAX_DATE)
         )
-        return pl.when(~empty).then(raw), empty_ok | sure.fill_null(False)
+        parts = {part: raw.str.slice(0, 17).cast(pl.Int64, strict=False), f"{part}_born": id_birth_date(raw)}
+        return parts, pl.when(~empty).then(raw), empty_ok | sure.fill_null(False)
     if kind == "date":
         # convert() turns every other spelling into this one before the same strptime.
-        parsed = raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        parsed = pl.col(part)
         sure = raw.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$") & (parsed >= MIN_DATE) & (parsed <= MAX_DATE)
-        return pl.when(empty).then(default).otherwise(parsed), empty_ok | sure.fill_null(False)
+        parts = {part: raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)}
+        return parts, pl.when(empty).then(default).otherwise(parsed), empty_ok | sure.fill_null(False)
     if kind == "money":
         # Nothing for parse_money_expr to clean, at most 15 digits and two decimals.
-        fen = raw.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
+        fen = pl.col(part)
         sure = raw.str.contains(r"^\d{1,15}(\.\d{1,2})?$") & fen.is_not_null()
         if col.min_value is not None:
             sure = sure & (fen >= col.min_value * 100)
-        return pl.when(empty).then(default).otherwise(fen), empty_ok | sure.fill_null(False)
+        parts = {part: raw.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64, strict=False)}
+        return parts, pl.when(empty).then(default).otherwise(fen), empty_ok | sure.fill_null(False)
     if kind in ("int", "year"):
-        number = raw.cast(pl.Int64, strict=False)
+        number = pl.col(part)
         sure = raw.str.contains(r"^\d{4}$" if kind == "year" else r"^\d{1,18}$") & number.is_not_null()
         if col.min_value is not None:
             sure = sure & (number >= col.min_value)
         if col.max_value is not None:
             sure = sure & (number <= col.max_value)
-        return pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
+        parts = {part: raw.cast(pl.Int64, strict=False)}
+        return parts, pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
+    if kind == "multi":
+        # As convert(): a filled cell is bad exactly when its items do not all map.
+        mapped = pl.col(part)
+        parts = {part: pl.when(~empty).then(raw).map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"], is_elementwise=True)}
+        return parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | (~empty & mapped.is_not_null())
     conv = convert(col, pl.when(~empty).then(raw))
-    return conv.value, conv.ok
+    return {}, conv.value, conv.ok
 
 
 def _multi_mapper(col: Column):

@@ -253,10 +253,11 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     table: Table = raw.table
     names = raw.frame.collect_schema().names()
     present = [c.key for c in table.columns if c.key in names]
-    values, sure = [], []
+    values, sure, parts = [], [], {}
     for col in table.columns:
         if col.key in present:
-            value, ok = cv.fast(col, pl.col(col.key))
+            col_parts, value, ok = cv.fast(col, pl.col(col.key))
+            parts.update(col_parts)
             values.append(value.alias(col.key))
             sure.append(ok.alias(f"__ok_{col.key}"))
         else:
@@ -265,7 +266,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     cells = [c for c in names if c != ROW and c not in raw.probe]
     filled = [pl.col(c).str.len_bytes() > 0 for c in cells]  # false (or null) for null and ""
     try:
-        staged = raw.frame.select(
+        staged = raw.frame.with_columns(**parts).select(
             pl.col(ROW),
             *values,
             *sure,
