@@ -156,24 +156,29 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
     `value` and `sure` refer to the parts by column name: the caller computes the parts first
     (with_columns), so that each is computed once — the streaming engine does not share
     common subexpressions."""
-    empty = raw.is_null() | (raw.str.len_bytes() == 0)
+    part = f"__part_{col.key}"
+    # Parts are computed side by side: they may not refer to one another (hence `blank`).
+    blank = raw.is_null() | (raw.str.len_bytes() == 0)
+    shared = {f"{part}_empty": blank}
+    empty = pl.col(f"{part}_empty")
     empty_ok = empty if not col.required else pl.lit(False)
     default = default_expr(col)
     kind = col.kind
-    part = f"__part_{col.key}"
     if kind == "code":
         # The spellings exactly as listed (convert() lower-cases the cell first).
         lower = _lower_lookup(col)
         exact = {k: lower[k.lower()] for k in col.codelist.lookup()}
         mapped = pl.col(part)
         parts = {part: raw.replace_strict(exact, default=None, return_dtype=pl.String)}
-        return parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | mapped.is_not_null()
+        return shared | parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | mapped.is_not_null()
     if kind == "bool":
         # Only the spellings the writer uses (是/否): one comparison each; other spellings of
         # yes and no take convert().
-        is_yes, is_no = (raw == "是").fill_null(False), (raw == "否").fill_null(False)
+        shared[f"{part}_yes"] = (raw == "是").fill_null(False)
+        shared[f"{part}_no"] = (raw == "否").fill_null(False)
+        is_yes, is_no = pl.col(f"{part}_yes"), pl.col(f"{part}_no")
         value = pl.when(empty).then(default).when(is_yes).then(True).when(is_no).then(False)
-        return {}, value, empty_ok | is_yes | is_no
+        return shared, value, empty_ok | is_yes | is_no
     if kind == "id_number":
         # 17 digits without a leading zero (a sign or any other character makes the number
         # smaller or null), then the check character: the cell is already upper case.
@@ -189,13 +194,13 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
             & (born <= MAX_DATE)
         )
         parts = {part: raw.str.slice(0, 17).cast(pl.Int64, strict=False), f"{part}_born": id_birth_date(raw)}
-        return parts, pl.when(~empty).then(raw), empty_ok | sure.fill_null(False)
+        return shared | parts, pl.when(~empty).then(raw), empty_ok | sure.fill_null(False)
     if kind == "date":
         # convert() turns every other spelling into this one before the same strptime.
         parsed = pl.col(part)
         sure = raw.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$") & (parsed >= MIN_DATE) & (parsed <= MAX_DATE)
         parts = {part: raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)}
-        return parts, pl.when(empty).then(default).otherwise(parsed), empty_ok | sure.fill_null(False)
+        return shared | parts, pl.when(empty).then(default).otherwise(parsed), empty_ok | sure.fill_null(False)
     if kind == "money":
         # Nothing for parse_money_expr to clean, at most 15 digits and two decimals.
         fen = pl.col(part)
@@ -203,7 +208,7 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
         if col.min_value is not None:
             sure = sure & (fen >= col.min_value * 100)
         parts = {part: raw.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64, strict=False)}
-        return parts, pl.when(empty).then(default).otherwise(fen), empty_ok | sure.fill_null(False)
+        return shared | parts, pl.when(empty).then(default).otherwise(fen), empty_ok | sure.fill_null(False)
     if kind in ("int", "year"):
         number = pl.col(part)
         sure = raw.str.contains(r"^\d{4}$" if kind == "year" else r"^\d{1,18}$") & number.is_not_null()
@@ -212,14 +217,14 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
         if col.max_value is not None:
             sure = sure & (number <= col.max_value)
         parts = {part: raw.cast(pl.Int64, strict=False)}
-        return parts, pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
+        return shared | parts, pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
     if kind == "multi":
         # As convert(): a filled cell is bad exactly when its items do not all map.
         mapped = pl.col(part)
-        parts = {part: pl.when(~empty).then(raw).map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"], is_elementwise=True)}
-        return parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | (~empty & mapped.is_not_null())
+        parts = {part: pl.when(~blank).then(raw).map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"], is_elementwise=True)}
+        return shared | parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | (~empty & mapped.is_not_null())
     conv = convert(col, pl.when(~empty).then(raw))
-    return {}, conv.value, conv.ok
+    return shared, conv.value, conv.ok
 
 
 def _multi_mapper(col: Column):
