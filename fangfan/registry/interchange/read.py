@@ -399,6 +399,13 @@ def _household_keys(checked: dict[str, _Checked]) -> dict[str, pl.Series]:
     return numbers
 
 
+def _without_nulls(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The rows with all `keys` filled; the frame itself (no copy) when none is null."""
+    if not any(frame.get_column(k).null_count() for k in keys):
+        return frame
+    return frame.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
+
+
 def _repeated(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """The rows of `frame` (no null keys) whose keys occur more than once, in frame order."""
     # Equal keys hash equally, so rows with a unique hash are unique: the exact comparison is
@@ -417,7 +424,7 @@ def _duplicates(chk: _Checked, keys: list[str], report_key: str, reason: str, pr
     """Every row of a repeated key, naming the other rows."""
     if not all(chk.has(k) for k in keys):
         return
-    frame = chk.typed.select(*keys, ROW).filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
+    frame = _without_nulls(chk.typed.select(*keys, ROW), keys)
     dup = _repeated(frame, keys)
     if dup.is_empty():
         return
@@ -431,7 +438,11 @@ def _duplicates(chk: _Checked, keys: list[str], report_key: str, reason: str, pr
 
 
 def _household_dates(chk: _Checked, problems: list[Problem]) -> None:
-    t = chk.typed.join(chk.text.select(ROW, *[pl.col(k).alias(f"__v_{k}") for k in ("identified_on", "eliminated_on") if chk.has(k)]), on=ROW, how="left")
+    dates = [k for k in ("identified_on", "eliminated_on") if chk.has(k)]
+    # text has typed's rows in typed's order: its columns go alongside without a join.
+    t = chk.typed.select(ROW, "category", "identified_on", "eliminated_on").with_columns(
+        chk.text.get_column(k).alias(f"__v_{k}") for k in dates
+    )
     if chk.has("category"):
         missing = t.filter(pl.col("category").is_not_null() & pl.col("identified_on").is_null())
         if chk.has("identified_on"):
@@ -454,7 +465,7 @@ def _member_checks(chk: _Checked, key: pl.Series | None, problems: list[Problem]
     if not (chk.has("household_id") and chk.has("relation")) or key is None:
         return
     t = chk.typed.select(ROW, "household_id", "relation", "status").with_columns(key.alias("__k"))
-    t = t.filter(pl.col("__k").is_not_null())
+    t = _without_nulls(t, ["__k"])
     # Counting first, on the key alone, finds the few households with a problem; only their
     # members go through the detailed grouping below (same households, same result).
     normal = pl.col("status") == "normal"
@@ -512,7 +523,7 @@ def _member_checks(chk: _Checked, key: pl.Series | None, problems: list[Problem]
 
 
 def _duplicate_ids(chk: _Checked, problems: list[Problem]) -> None:
-    t = chk.typed.select(ROW, "id_number", "household_id").filter(pl.col("id_number").is_not_null())
+    t = _without_nulls(chk.typed.select(ROW, "id_number", "household_id"), ["id_number"])
     dup = _repeated(t, ["id_number"])
     if dup.is_empty():
         return
