@@ -490,36 +490,44 @@ def _update_plan_rows(plan: TablePlan, db_table: str, stamped: bool) -> None:
         cursor.executemany(sql, _db_rows(values))
 
 
-def household_update(*, actor, household, changes: dict, expected_version: int, comment: str = "") -> None:
-    """Change fields of one household (pages, API, workflows): optimistic locking on `version`,
-    before/after in the household's history."""
+class ConcurrentEdit(Exception):
+    """The household changed since the caller read it: reload and try again."""
+
+
+def household_update(
+    *, actor, household, changes: dict, expected_version: int | None = None,
+    action: str = "household.update", comment: str = "",
+):
+    """Change fields of one household (pages, API, cases) with optimistic locking on `version`
+    (the caller's `expected_version`, or the row as read now) and before/after in its history.
+    Returns the household as stored."""
+    from django.db.models import F
+    from django.utils import timezone
+
     from fangfan.registry.models import Household
 
     with transaction.atomic():
-        before = {k: _jsonable(getattr(household, k)) for k in changes}
-        updated = Household.objects.filter(pk=household.pk, version=expected_version).update(
-            version=expected_version + 1, **changes
+        fresh = Household.objects.get(pk=household.pk)
+        version = fresh.version if expected_version is None else expected_version
+        before = {k: _jsonable(getattr(fresh, k)) for k in changes}
+        updated = Household.objects.filter(pk=fresh.pk, version=version).update(
+            **changes, version=F("version") + 1, updated_at=timezone.now()
         )
         if updated != 1:
-            raise ConcurrentEdit("该户已被他人修改,请刷新后重试")
-        for k, v in changes.items():
-            setattr(household, k, v)
-        household.version = expected_version + 1
+            raise ConcurrentEdit(f"户 {fresh.household_number} 已被他人修改, 请刷新后重试")
         audit_record(
             actor=actor,
-            action="household.update",
+            action=action,
             object_type="household",
-            object_key=household.household_number,
-            household_key=household.household_number,
-            region_code=household.village_id,
+            object_key=fresh.household_number,
+            household_key=fresh.household_number,
+            region_code=fresh.village_id,
             before=before,
             after={k: _jsonable(v) for k, v in changes.items()},
             comment=comment,
         )
-
-
-class ConcurrentEdit(Exception):
-    pass
+        fresh.refresh_from_db()
+        return fresh
 
 
 def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "") -> dict[str, int]:
