@@ -58,6 +58,34 @@ def bulk_insert(table: str, frame: pl.DataFrame) -> int:
     return frame.height
 
 
+def diff_frames(
+    new: pl.DataFrame, old: pl.DataFrame, key: list[str], compare: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(rows of `new` not in `old`, changed rows with "id" and "<col>__old" values, unchanged count).
+    `old` holds "id", the key and the compared columns as stored."""
+    old = old.select(["id", *key, *[c for c in compare if c not in key]])
+    joined = new.join(old.rename({c: f"{c}__old" for c in compare}), on=key, how="left")
+    exists = pl.col("id").is_not_null()
+    differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare])
+    inserts = joined.filter(~exists).select(new.columns)
+    updates = joined.filter(exists & differs)
+    return inserts, updates, joined.height - inserts.height - updates.height
+
+
+def update_rows(table: str, frame: pl.DataFrame, also: str = "") -> int:
+    """UPDATE `table` row by row by its last column, "id": every other column of `frame` is set
+    (database column names); `also` adds SQL assignments such as "version = version + 1"."""
+    if frame.height == 0:
+        return 0
+    columns = [c for c in frame.columns if c != "id"]
+    sets = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns) + (f", {also}" if also else "")
+    values = frame.select([*columns, "id"])
+    rows = _sqlite_rows(values) if connection.vendor == "sqlite" else values.rows()
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {connection.ops.quote_name(table)} SET {sets} WHERE id = %s", rows)
+    return frame.height
+
+
 def fetch_frame(sql: str, params: list | tuple = (), schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
     """Run a SELECT and return its rows as a Polars frame (columns named by the query).
 

@@ -17,7 +17,7 @@ from fangfan.common.tables import HOUSEHOLDS, INCOMES, MEASURES, MEMBERS, Table
 from fangfan.regions import codes as region_codes
 from fangfan.regions.models import Region
 from fangfan.registry import dbframes
-from fangfan.registry.bulk import _sqlite_rows, bulk_insert, fetch_frame, now_utc
+from fangfan.registry.bulk import bulk_insert, diff_frames, fetch_frame, now_utc, update_rows
 from fangfan.registry.interchange.read import Problem, ReadResult, read_interchange
 from fangfan.registry.models import ImportBatch
 from fangfan.registry.progress import Progress
@@ -136,13 +136,7 @@ def _plan(table: Table, new: pl.DataFrame, old: pl.DataFrame, key: list[str]) ->
     compare = [c for c in dbframes.db_columns(table) + ["extra"] if c not in key]
     if table.name != "households" and "household_number" not in key:
         compare.append("household_number")  # a member moving between households is a change
-    old = old.select(["id", *key, *[c for c in compare if c not in key]])
-    joined = new.join(old.rename({c: f"{c}__old" for c in compare}), on=key, how="left")
-    exists = pl.col("id").is_not_null()
-    differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare])
-    inserts = joined.filter(~exists).select(new.columns)
-    updates = joined.filter(exists & differs)
-    unchanged = joined.filter(exists & ~differs).height
+    inserts, updates, unchanged = diff_frames(new, old, key, compare)
     return TablePlan(table.name, inserts, updates, unchanged, compare)
 
 
@@ -270,18 +264,12 @@ def _jsonable(value):
 
 
 def _update_households(plan: TablePlan, now) -> None:
-    if plan.updates.height == 0:
-        return
     cols = [c for c in plan.compare if c != "household_number"]
-    sets = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in cols)
-    sql = f"UPDATE registry_household SET {sets}, version = version + 1, updated_at = %s WHERE id = %s"
-    values = plan.updates.select([pl.col(c) for c in cols] + [pl.lit(now).alias("_stamp"), pl.col("id")])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, _db_rows(values))
-
-
-def _db_rows(frame: pl.DataFrame) -> list[tuple]:
-    return _sqlite_rows(frame) if connection.vendor == "sqlite" else frame.rows()
+    update_rows(
+        "registry_household",
+        plan.updates.select([*cols, pl.lit(now).alias("updated_at"), "id"]),
+        also="version = version + 1",
+    )
 
 
 def _update_events(plan: TablePlan, object_type: str, key: pl.Expr, regions: pl.DataFrame) -> pl.DataFrame:
@@ -424,7 +412,6 @@ _HISTORY = {
         [pl.col("household_number"), pl.col("measure_code"), pl.col("started_on").cast(pl.String)], separator=":")),
 }
 _LABEL = {"households": "户", "members": "成员", "incomes": "收支", "measures": "帮扶措施"}
-_DB_TABLE = {"members": "registry_member", "incomes": "registry_incomeyear", "measures": "registry_measure"}
 
 
 def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> None:
@@ -463,8 +450,8 @@ def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> 
             if stamped:
                 rows = rows.with_columns(pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"))
                 plan.updates = plan.updates.with_columns(pl.lit(now).alias("_stamp"))
-            bulk_insert(_DB_TABLE[name], rows)
-            _update_plan_rows(plan, _DB_TABLE[name], stamped=stamped)
+            bulk_insert(dbframes.DB_TABLE[name], rows)
+            _update_plan_rows(plan, dbframes.DB_TABLE[name], stamped=stamped)
             object_type, key = _HISTORY[name]
             # Rows of new households are covered by the household's creation event.
             fresh = plan.inserts.filter(~pl.col("household_number").is_in(new_households.implode()))
@@ -475,19 +462,9 @@ def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> 
 
 
 def _update_plan_rows(plan: TablePlan, db_table: str, stamped: bool) -> None:
-    if plan.updates.height == 0:
-        return
     cols = [c for c in plan.compare if c != "household_number"]
-    assignments = [f"{connection.ops.quote_name(c)} = %s" for c in cols] + ["household_id = %s"]
-    select = [pl.col(c) for c in cols] + [pl.col("household_pk")]
-    if stamped:
-        assignments.append("updated_at = %s")
-        select.append(pl.col("_stamp"))
-    select.append(pl.col("id"))
-    sql = f"UPDATE {db_table} SET {', '.join(assignments)} WHERE id = %s"
-    values = plan.updates.select(select)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, _db_rows(values))
+    stamp = [pl.col("_stamp").alias("updated_at")] if stamped else []
+    update_rows(db_table, plan.updates.select([*cols, pl.col("household_pk").alias("household_id"), *stamp, "id"]))
 
 
 class ConcurrentEdit(Exception):

@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import transaction
 
 from fangfan.audit.services import audit_record
 from fangfan.policy.evaluate import OUTPUT_COLUMNS, evaluate_tables
 from fangfan.regions.scope import prefix_for
 from fangfan.registry import dbframes
-from fangfan.registry.bulk import _sqlite_rows, bulk_insert, fetch_frame
+from fangfan.registry.bulk import bulk_insert, diff_frames, fetch_frame, update_rows
 from fangfan.registry.progress import Progress
 from fangfan.screening.models import ParameterVersionSet, ScreeningRun
 
@@ -131,13 +131,8 @@ def screening_run(
         )
         old = _stored(prefix, as_of)
         compare = ["parameters_id", *RESULT_FIELDS]
-        joined = new.join(old.rename({c: f"{c}__old" for c in compare}), on="household_id", how="left")
-        exists = pl.col("id").is_not_null()
-        differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in compare])
-        inserts = joined.filter(~exists).select(new.columns)
-        updates = joined.filter(exists & differs)
+        inserts, updates, summary.unchanged = diff_frames(new, old, ["household_id"], compare)
         summary.created, summary.updated = inserts.height, updates.height
-        summary.unchanged = joined.height - inserts.height - updates.height
         if summary.changed:
             run = ScreeningRun.objects.create(
                 actor_name=getattr(actor, "username", "system"), as_of=as_of, year=year, region_prefix=prefix,
@@ -149,12 +144,10 @@ def screening_run(
                     "screening_screeningresult",
                     inserts.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(run.pk, dtype=pl.Int64).alias("run_id")),
                 )
-                if updates.height:
-                    sets_sql = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in compare)
-                    values = updates.select([pl.col(c) for c in compare] + [pl.lit(run.pk).alias("run_id"), pl.col("id")])
-                    rows = _sqlite_rows(values) if connection.vendor == "sqlite" else values.rows()
-                    with connection.cursor() as cursor:
-                        cursor.executemany(f"UPDATE screening_screeningresult SET {sets_sql}, run_id = %s WHERE id = %s", rows)
+                update_rows(
+                    "screening_screeningresult",
+                    updates.select([*compare, pl.lit(run.pk, dtype=pl.Int64).alias("run_id"), "id"]),
+                )
             audit_record(
                 actor=actor,
                 action="screening.run",
