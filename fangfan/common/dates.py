@@ -5,7 +5,6 @@ import calendar
 import datetime as dt
 import re
 
-from fangfan.common.codes import MULTI_SEPARATORS  # noqa: F401  (re-exported for readers)
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 

@@ -8,7 +8,6 @@ too and the changes are written beside the results (OUT_compare.csv and OUT_tran
 or sheets of the workbook)."""
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import os
 import tempfile
