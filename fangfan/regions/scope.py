@@ -7,8 +7,6 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-# ':' sorts right after '9', so [prefix, prefix + ':') holds exactly the codes that start with prefix.
-_AFTER_DIGITS = ":"
 
 
 def prefix_for(actor) -> str | None:
@@ -20,10 +18,36 @@ def prefix_for(actor) -> str | None:
     return actor.region_prefix or None
 
 
+def code_range(prefix: str) -> tuple[str, str | None]:
+    """[lower, upper) holding exactly the digit codes that start with `prefix`.
+
+    The upper bound is the prefix plus one ('3412' -> '3413'), not prefix + ':': digit strings
+    compare digit by digit under every collation, whereas punctuation is ignored by glibc's and
+    ICU's (zh_CN.UTF-8), where '3412:' would sort before '341225…' and empty the scope.
+    An all-nines prefix has no upper bound: every code at or above it starts with it."""
+    if not prefix.isdigit():
+        raise ValueError(f"区划代码前缀只能是数字: {prefix!r}")
+    if set(prefix) == {"9"}:
+        return prefix, None
+    return prefix, str(int(prefix) + 1).zfill(len(prefix))
+
+
 def code_range_q(field: str, prefix: str) -> Q:
     if prefix == "":
         return Q()
-    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + _AFTER_DIGITS})
+    lower, upper = code_range(prefix)
+    q = Q(**{f"{field}__gte": lower})
+    return q & Q(**{f"{field}__lt": upper}) if upper is not None else q
+
+
+def code_range_sql(column: str, prefix: str) -> tuple[str, list[str]]:
+    """The same range as SQL ("" and no parameters for everything), to AND into a WHERE."""
+    if prefix == "":
+        return "", []
+    lower, upper = code_range(prefix)
+    if upper is None:
+        return f"{column} >= %s", [lower]
+    return f"{column} >= %s AND {column} < %s", [lower, upper]
 
 
 def scope_queryset(qs: QuerySet, actor, field: str = "village_id") -> QuerySet:

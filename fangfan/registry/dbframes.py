@@ -10,6 +10,7 @@ import json
 import polars as pl
 
 from fangfan.common.tables import HOUSEHOLDS, INCOMES, MEASURES, MEMBERS, Table
+from fangfan.regions.scope import code_range_sql
 from fangfan.registry.bulk import fetch_frame
 
 DB_JOIN = ";"
@@ -127,9 +128,8 @@ def normalise_extra(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _region_clause(prefix: str, column: str) -> tuple[str, list]:
-    if not prefix:
-        return "", []
-    return f" WHERE {column} >= %s AND {column} < %s", [prefix, prefix + ":"]
+    sql, params = code_range_sql(column, prefix)
+    return (f" WHERE {sql}" if sql else ""), params
 
 
 TABLE_NAMES = ("households", "members", "incomes", "measures")

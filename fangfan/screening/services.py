@@ -16,7 +16,7 @@ from django.db import transaction
 
 from fangfan.audit.services import audit_record
 from fangfan.policy.evaluate import OUTPUT_COLUMNS, evaluate_tables
-from fangfan.regions.scope import prefix_for
+from fangfan.regions.scope import code_range_sql, prefix_for
 from fangfan.registry import dbframes
 from fangfan.registry.bulk import bulk_insert, diff_frames, fetch_frame, update_rows
 from fangfan.registry.progress import Progress
@@ -68,8 +68,9 @@ def _parameter_sets(params, codes: list[str], as_of: dt.date) -> pl.DataFrame:
 
 
 def _stored(prefix: str, as_of: dt.date) -> pl.DataFrame:
-    where = " AND h.village_code >= %s AND h.village_code < %s" if prefix else ""
-    params = [as_of] + ([prefix, prefix + ":"] if prefix else [])
+    sql, bounds = code_range_sql("h.village_code", prefix)
+    where = f" AND {sql}" if sql else ""
+    params = [as_of, *bounds]
     schema = {"id": pl.Int64, "household_id": pl.Int64, "parameters_id": pl.Int64, "visit_due_on": pl.Date,
               **{f: pl.String for f in _STRING_FIELDS}}
     for f in ("below_line", "hardship", "whole_household_no_labor", "dibao_unserved", "visit_overdue"):
@@ -113,10 +114,11 @@ def screening_run(
         "low_income_class": dict(results.group_by("low_income_class").len().iter_rows()),
     }
     with transaction.atomic():
+        sql, bounds = code_range_sql("village_code", prefix)
         pks = fetch_frame(
             "SELECT id AS household_pk, household_number AS household_id FROM registry_household"
-            + (" WHERE village_code >= %s AND village_code < %s" if prefix else ""),
-            [prefix, prefix + ":"] if prefix else [],
+            + (f" WHERE {sql}" if sql else ""),
+            bounds,
             {"household_pk": pl.Int64, "household_id": pl.String},
         )
         sets = _parameter_sets(params, results["village_code"].unique().sort().to_list(), as_of)

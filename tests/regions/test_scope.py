@@ -54,3 +54,36 @@ def test_it_shows_nothing_to_a_user_without_a_region_or_not_logged_in():
     assert not scope_queryset(Household.objects.all(), nobody).exists()
     assert prefix_for(None) is None
     assert not in_scope(None, "341225103208")
+
+
+def test_it_bounds_a_prefix_by_the_next_prefix_not_by_punctuation():
+    from fangfan.regions.scope import code_range, code_range_sql
+
+    assert code_range("3412") == ("3412", "3413")
+    assert code_range("341229") == ("341229", "341230")
+    assert code_range("0399") == ("0399", "0400")
+    assert code_range("99") == ("99", None)
+    assert code_range_sql("village_code", "") == ("", [])
+    assert code_range_sql("village_code", "99") == ("village_code >= %s", ["99"])
+    with pytest.raises(ValueError):
+        code_range("34:")
+
+
+@pytest.mark.django_db
+def test_it_scopes_by_code_under_a_chinese_collation_too():
+    """Databases created with zh_CN/ICU collations ignore punctuation: a ':'-bounded range
+    would hide every household of the county there. The digit bound works under any collation."""
+    from django.db import connection
+
+    from fangfan.regions.scope import code_range_sql
+
+    if connection.vendor != "postgresql":
+        pytest.skip("collations are PostgreSQL's")
+    sql, params = code_range_sql('c COLLATE "und-x-icu"', "3412")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c FROM (VALUES ('341225001001'), ('341299999999'), ('341300000000'), ('341100000000')) v(c)"
+            f" WHERE {sql} ORDER BY c",
+            params,
+        )
+        assert [r[0] for r in cursor.fetchall()] == ["341225001001", "341299999999"]
