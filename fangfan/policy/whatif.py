@@ -34,6 +34,32 @@ def _joined(base: pl.DataFrame, changed: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.any_horizontal([pl.col(f"{f}_changed") for f in COMPARED]).alias("any_changed"))
 
 
+_LEVEL_RANK = {"village": 0, "township": 1, "total": 2}
+
+
+def _ordered(by_area: pl.DataFrame, transitions: pl.DataFrame) -> Comparison:
+    level_rank = pl.col("level").replace_strict(_LEVEL_RANK, return_dtype=pl.Int8)
+    field_rank = pl.col("field").replace_strict({f: i for i, f in enumerate(COMPARED)}, return_dtype=pl.Int8)
+    return Comparison(
+        by_area.sort(level_rank, "code"),
+        transitions.sort(field_rank, pl.col("households"), "before", "after", descending=[False, True, False, False]),
+    )
+
+
+def merge(comparisons: list[Comparison]) -> Comparison:
+    """One comparison of several parts of an input (counties evaluated one by one): counts of
+    the same area (a township split across parts, the total) and of the same transition add up."""
+    if len(comparisons) == 1:
+        return comparisons[0]
+    by_area = pl.concat([c.by_area for c in comparisons])
+    counts = [c for c in by_area.columns if c not in ("level", "code")]
+    by_area = by_area.group_by("level", "code", maintain_order=True).agg(pl.col(c).sum() for c in counts)
+    transitions = pl.concat([c.transitions for c in comparisons]).group_by(
+        "field", "before", "after", maintain_order=True
+    ).agg(pl.col("households").sum())
+    return _ordered(by_area, transitions)
+
+
 def compare(base: pl.DataFrame, changed: pl.DataFrame) -> Comparison:
     j = _joined(base, changed)
     counts = [pl.len().cast(pl.Int64).alias("households")] + [
@@ -47,11 +73,7 @@ def compare(base: pl.DataFrame, changed: pl.DataFrame) -> Comparison:
     )
     total = j.select(counts).with_columns(pl.lit("").alias("code"), pl.lit("total").alias("level"))
     order = ["level", "code", "households", *[f"{f}_changed" for f in (*COMPARED, "any")]]
-    level_rank = pl.col("level").replace_strict({"village": 0, "township": 1, "total": 2}, return_dtype=pl.Int8)
-    by_area = (
-        pl.concat([village.select(order), township.select(order), total.select(order)])
-        .sort(level_rank, "code")
-    )
+    by_area = pl.concat([village.select(order), township.select(order), total.select(order)])
     parts = []
     for f in COMPARED:
         parts.append(
@@ -61,6 +83,4 @@ def compare(base: pl.DataFrame, changed: pl.DataFrame) -> Comparison:
             .select(pl.lit(f).alias("field"), pl.col(f"{f}__before").alias("before"),
                     pl.col(f"{f}__after").alias("after"), "households")
         )
-    field_rank = pl.col("field").replace_strict({f: i for i, f in enumerate(COMPARED)}, return_dtype=pl.Int8)
-    transitions = pl.concat(parts).sort(field_rank, pl.col("households"), "before", "after", descending=[False, True, False, False])
-    return Comparison(by_area, transitions)
+    return _ordered(by_area, pl.concat(parts))

@@ -36,19 +36,17 @@ def bulk_insert(table: str, frame: pl.DataFrame) -> int:
     columns = list(frame.columns)
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     if connection.vendor == "postgresql":
-        for start in range(0, frame.height, _CHUNK_ROWS):
-            chunk = frame.slice(start, _CHUNK_ROWS)
-            chunk = chunk.with_columns(
-                [pl.col(n).dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00") for n, t in chunk.schema.items() if isinstance(t, pl.Datetime)]
-            )
-            buffer = io.BytesIO()
-            chunk.write_csv(buffer, include_header=False, null_value="\\N")
-            with connection.cursor() as cursor:
-                raw = cursor.cursor  # psycopg cursor
-                with raw.copy(
-                    f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-                ) as copy:
-                    copy.write(buffer.getvalue())
+        stamps = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+        sql = f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        # One COPY fed chunk by chunk: the server stores one chunk while the next is formatted.
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for start in range(0, frame.height, _CHUNK_ROWS):
+                chunk = frame.slice(start, _CHUNK_ROWS).with_columns(
+                    [pl.col(n).dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00") for n in stamps]
+                )
+                buffer = io.BytesIO()
+                chunk.write_csv(buffer, include_header=False, null_value="\\N")
+                copy.write(buffer.getvalue())
         return frame.height
     placeholders = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})"

@@ -12,7 +12,9 @@ def _choices(codelist: C.CodeList):
 
 
 class Household(models.Model):
-    household_number = models.CharField("户编号", max_length=64, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL that would add a second
+    # (varchar_pattern_ops) index that no query uses and every import pays for.
+    household_number = models.CharField("户编号", max_length=64)
     # Indexed by the (village, household_type) index below; a second index would only slow imports.
     village = models.ForeignKey(
         "regions.Region", on_delete=models.PROTECT, related_name="households", db_column="village_code", db_index=False
@@ -50,6 +52,7 @@ class Household(models.Model):
     class Meta:
         ordering = ["household_number"]
         indexes = [models.Index(fields=["village", "household_type"]), models.Index(fields=["category"])]
+        constraints = [models.UniqueConstraint(fields=["household_number"], name="household_number_unique")]
 
     def __str__(self) -> str:
         return self.household_number
@@ -62,7 +65,7 @@ class Household(models.Model):
 class Member(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
     name = models.CharField("姓名", max_length=60)
-    id_number = models.CharField("证件号码", max_length=18, unique=True)
+    id_number = models.CharField("证件号码", max_length=18)  # unique: Meta.constraints
     birth_date = models.DateField("出生日期")
     sex = models.CharField("性别", max_length=1, choices=[("M", "男"), ("F", "女")])
     relation = models.CharField("与户主关系", max_length=30, choices=_choices(C.RELATION))
@@ -84,6 +87,7 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["household_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["id_number"], name="member_id_number_unique")]
 
     def __str__(self) -> str:
         return self.name

@@ -13,6 +13,7 @@ class Progress:
         self.console = console or Console(stderr=True)
         self.enabled = enabled and self.console.is_terminal
         self.started = time.perf_counter()
+        self._status = None
 
     @contextmanager
     def step(self, label: str):
@@ -20,9 +21,18 @@ class Progress:
             yield
             return
         t0 = time.perf_counter()
-        with self.console.status(f"[bold]{label}…"):
-            yield
+        with self.console.status(f"[bold]{label}…") as status:
+            self._status = status
+            try:
+                yield
+            finally:
+                self._status = None
         self.console.log(f"{label} [dim]{time.perf_counter() - t0:.1f}s[/]")
+
+    def update(self, label: str) -> None:
+        """A new label for the step under way (a part of a long step)."""
+        if self.enabled and self._status is not None:
+            self._status.update(f"[bold]{label}…")
 
     def done(self, summary) -> None:
         if self.enabled:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.common.dates import DateError, parse_date
 from fangfan.registry.progress import Progress
+
+XLSX_MAX_ROWS = 1_048_576  # rows of a worksheet, the header included
 
 
 def parse_set(text: str) -> tuple[str, str | None, str]:
@@ -37,32 +40,52 @@ def parse_set(text: str) -> tuple[str, str | None, str]:
     return name, prefix, value.strip()
 
 
-def _write_atomic(out: Path, sheets: dict[str, pl.DataFrame]) -> None:
-    """CSV: the first frame to OUT and the others to OUT_<name>.csv; XLSX: one sheet each.
-    CSV files are written from the typed frames as the contract's text (csv_columns);
-    workbook sheets as given. Every file goes to a temporary file first and is renamed only
-    when all are written."""
+def _write_atomic(out: Path, sheets: dict) -> None:
+    """CSV: the first sheet to OUT and the others to OUT_<name>.csv; XLSX: one sheet each.
+    A sheet is a frame, an iterator of frames (a partitioned input's results, written as they
+    come) or a function giving a frame once the sheets before it are written. CSV files are
+    written from the typed frames as the contract's text (csv_columns); workbook sheets as
+    given. Every file goes to a temporary file first and is renamed only when all are written."""
     from fangfan.policy.evaluate import csv_columns
 
     targets: list[tuple[Path, Path]] = []
+
+    def frames(sheet) -> Iterator[pl.DataFrame]:
+        if callable(sheet):
+            sheet = sheet()
+        if isinstance(sheet, pl.DataFrame):
+            yield sheet
+        else:
+            yield from sheet
+
     try:
         if out.suffix.lower() == ".xlsx":
             fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=out.parent)
             os.close(fd)
+            targets.append((Path(tmp), out))
             import xlsxwriter
 
             with xlsxwriter.Workbook(tmp) as wb:
-                for name, frame in sheets.items():
+                for name, sheet in sheets.items():
+                    frame = pl.concat(list(frames(sheet)), how="vertical")
+                    if frame.height >= XLSX_MAX_ROWS:
+                        raise CommandError(
+                            f"XLSX 工作表最多 {XLSX_MAX_ROWS} 行(含表头),结果有 {frame.height} 行: 请输出 .csv"
+                        )
                     frame.write_excel(wb, worksheet=name, autofit=True)
-            targets.append((Path(tmp), out))
         else:
-            for i, (name, frame) in enumerate(sheets.items()):
+            for i, (name, sheet) in enumerate(sheets.items()):
                 target = out if i == 0 else out.with_name(f"{out.stem}_{name}{out.suffix or '.csv'}")
                 fd, tmp = tempfile.mkstemp(suffix=".csv", dir=out.parent)
                 os.close(fd)
                 targets.append((Path(tmp), target))
-                # Streamed from the typed frame: no text copy of the results in memory.
-                csv_columns(frame).sink_csv(tmp)
+                if isinstance(sheet, pl.DataFrame):
+                    # Streamed from the typed frame: no text copy of the results in memory.
+                    csv_columns(sheet).sink_csv(tmp)
+                    continue
+                with open(tmp, "wb") as fh:
+                    for n, frame in enumerate(frames(sheet)):
+                        csv_columns(frame).collect().write_csv(fh, include_header=n == 0)
         for tmp, target in targets:
             os.replace(tmp, target)
     finally:
@@ -114,35 +137,40 @@ class Command(BaseCommand):
         if engine == "spark" and importlib.util.find_spec("fangfan.policy.spark") is None:
             raise CommandError("spark engine not available yet")
 
+        from fangfan.policy.partitioned import partition_folders
+
+        if engine == "spark":
+            from fangfan.policy.spark import evaluate_spark
+
+            def run(tables, p, year):
+                return evaluate_spark(tables, as_of_date, year, p)
+        else:
+
+            def run(tables, p, year):
+                return evaluate_tables(tables, as_of=as_of_date, year=year, params=p)
+
+        folders = partition_folders(path)
+        if folders:
+            self._partitioned(folders, out_path, run, params, shipped if compare else None, year, progress, verbosity)
+            return
+
         from fangfan.registry.interchange.read import read_interchange
 
         with progress.step("读取并校验"):
             read = read_interchange(path)
         if not read.ok:
-            for problem in read.problems:
-                self.stderr.write(str(problem))
-            raise CommandError(f"输入有 {len(read.problems)} 个问题,未写出结果")
+            self._fail(read.problems)
         # Only the typed tables are needed from here on; holding nothing else of the reader
         # lets the tables go as soon as the last evaluation is done (peak memory at 1M).
         tables = read.tables
         del read
 
-        if engine == "spark":
-            from fangfan.policy.spark import evaluate_spark
-
-            def run(p):
-                return evaluate_spark(tables, as_of_date, year, p)
-        else:
-
-            def run(p):
-                return evaluate_tables(tables, as_of=as_of_date, year=year, params=p)
-
         with progress.step("评估"):
-            results = run(params)
+            results = run(tables, params, year)
         comparison = None
         if compare:
             with progress.step("按现行参数评估并比较"):
-                comparison = compare_results(run(shipped), results)
+                comparison = compare_results(run(tables, shipped, year), results)
         tables.clear()
         # A workbook gets the contract's text; a CSV is written straight from the typed frame.
         sheets = {"results": format_results(results) if out_path.suffix.lower() == ".xlsx" else results}
@@ -152,22 +180,74 @@ class Command(BaseCommand):
         with progress.step("写出"):
             _write_atomic(out_path, sheets)
         if verbosity:
-            self._summary(results, out_path, comparison)
+            self._summary(_counts(results), results.height, out_path, comparison)
 
-    def _summary(self, results: pl.DataFrame, out: Path, comparison) -> None:
-        def count(expr):
-            return int(results.select(expr.sum()).item() or 0)
+    def _fail(self, problems) -> None:
+        for problem in problems:
+            self.stderr.write(str(problem))
+        raise CommandError(f"输入有 {len(problems)} 个问题,未写出结果")
 
+    def _partitioned(self, folders, out_path: Path, run, params, shipped, year, progress, verbosity) -> None:
+        """A folder of interchange folders: validated part by part, then evaluated part by part
+        with the results appended to the output (fangfan.policy.partitioned)."""
+        from fangfan.policy.evaluate import format_results
+        from fangfan.policy.partitioned import evaluate_parts, read_partitions
+        from fangfan.policy.whatif import compare as compare_results
+        from fangfan.policy.whatif import merge
+
+        step = progress.update if progress.enabled else None
+        with progress.step(f"读取并校验 {len(folders)} 个部分"):
+            data = read_partitions(folders, spill_dir=out_path.parent, step=step)
+        with data:
+            if not data.ok:
+                self._fail(data.problems)
+            chosen = year if year is not None else data.latest_year
+            comparisons = []
+            counts: dict[str, int] = {}
+            households = 0
+
+            def results_by_part():
+                nonlocal households
+                for _, tables, results in evaluate_parts(data, lambda t: run(t, params, chosen), step=step):
+                    if shipped is not None:
+                        comparisons.append(compare_results(run(tables, shipped, chosen), results))
+                    tables.clear()
+                    households += results.height
+                    for key, n in _counts(results).items():
+                        counts[key] = counts.get(key, 0) + n
+                    yield format_results(results) if out_path.suffix.lower() == ".xlsx" else results
+
+            sheets: dict = {"results": results_by_part()}
+            if shipped is not None:
+                sheets["compare"] = lambda: merge(comparisons).by_area
+                sheets["transitions"] = lambda: merge(comparisons).transitions
+            with progress.step("评估并写出"):
+                _write_atomic(out_path, sheets)
+        if verbosity:
+            self._summary(counts, households, out_path, merge(comparisons) if comparisons else None)
+
+    def _summary(self, counts: dict[str, int], households: int, out: Path, comparison) -> None:
         self.stdout.write(
-            f"已评估 {results.height} 户 → {out};"
-            f"建议纳入监测 {count(pl.col('candidate_category').is_not_null())} 户,"
-            f"可风险消除 {count(pl.col('elimination') == 'eligible')} 户,"
-            f"预警 {count(pl.col('warning_color').is_not_null())} 户,"
-            f"应保未保 {count(pl.col('dibao_unserved'))} 户,"
-            f"回访逾期 {count(pl.col('visit_overdue'))} 户"
+            f"已评估 {households} 户 → {out};"
+            f"建议纳入监测 {counts['candidates']} 户,"
+            f"可风险消除 {counts['eliminations']} 户,"
+            f"预警 {counts['warnings']} 户,"
+            f"应保未保 {counts['dibao_unserved']} 户,"
+            f"回访逾期 {counts['visits_overdue']} 户"
         )
         if comparison is not None:
             total = comparison.by_area.filter(pl.col("level") == "total").row(0, named=True)
             self.stdout.write(f"参数改动后有变化的户: {total['any_changed']} / {total['households']}")
             for line in comparison.transition_lines():
                 self.stdout.write("  " + line)
+
+
+def _counts(results: pl.DataFrame) -> dict[str, int]:
+    row = results.select(
+        pl.col("candidate_category").is_not_null().sum().alias("candidates"),
+        (pl.col("elimination") == "eligible").sum().alias("eliminations"),
+        pl.col("warning_color").is_not_null().sum().alias("warnings"),
+        pl.col("dibao_unserved").sum().alias("dibao_unserved"),
+        pl.col("visit_overdue").sum().alias("visits_overdue"),
+    ).row(0, named=True)
+    return {k: int(v or 0) for k, v in row.items()}
