@@ -41,6 +41,24 @@ def county_folder(county: str, households: int, seed: int) -> Path:
     return OUT / f"county_{county}_{households}_s{seed}"
 
 
+def county_codes(first: str, k: int) -> list[str]:
+    """k real county-level codes (GB/T 2260, as the generator accepts them) from `first` on, one
+    per city: the generator gives some married-in spouses IDs of the other counties of their city,
+    which another generated county of that city could issue as well."""
+    from fangfan.regions.codes import is_known_county
+
+    codes, cities, code = [], set(), int(first)
+    while len(codes) < k and code < 999_999:
+        text = f"{code:06d}"
+        if text[:4] not in cities and not text.endswith("00") and is_known_county(text):
+            codes.append(text)
+            cities.add(text[:4])
+        code += 1
+    if len(codes) < k:
+        raise SystemExit(f"only {len(codes)} county codes from {first} on")
+    return codes
+
+
 # ------------------------------------------------------------------------------ children
 def _child_generate(county: str, households: int, seed: int, folder: Path) -> None:
     from fangfan.registry.interchange.write import write_tables
@@ -159,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--county", default="610902")
+    parser.add_argument("--counties", type=int, default=1,
+                        help="split the households over this many real counties (from --county on), one "
+                             "folder each under one input folder: the partitioned input of a province or "
+                             "a nation (the 10M-household memory check); the baseline reads one folder only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--as-of", default="2026-04-30", help="default: the generator's reference date")
     parser.add_argument("--skip-baseline", action="store_true")
@@ -181,18 +203,44 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     OUT.mkdir(exist_ok=True)
-    folder = county_folder(args.county, args.households, args.seed)
     me = [sys.executable, str(Path(__file__).resolve())]
-    tag = f"{args.county}_{args.households}"
-    if folder.exists():
-        print(f"reusing {folder}")
+    if args.counties > 1:
+        folder = OUT / f"counties_{args.counties}_{args.county}_{args.households}_s{args.seed}"
+        tag = f"{args.counties}x_{args.households}"
+        codes = county_codes(args.county, args.counties)
+        shares = [args.households // args.counties + (i < args.households % args.counties) for i in range(args.counties)]
+        started, peak = time.perf_counter(), 0
+        for code, share in zip(codes, shares):
+            part = folder / f"county_{code}"
+            if part.exists():
+                continue
+            _, rss = run_child(
+                "generate", me + ["--child", "generate", code, str(share), str(args.seed), str(part)],
+                OUT / f"generate_{tag}.log",
+            )
+            peak = max(peak, rss)
+        if peak:
+            print(f"generated {args.households:,} households in {args.counties} counties ({codes[0]}…{codes[-1]}) "
+                  f"in {time.perf_counter() - started:.0f} s, one county at a time (peak RSS {gib(peak)})")
+        else:
+            print(f"reusing {folder}")
+        files = [f for f in folder.glob("*/*.csv")]
+        sizes = {name: sum(f.stat().st_size for f in files if f.stem == name) for name in TABLE_NAMES}
+        if not args.skip_baseline:
+            print("the baseline reads one folder: skipped for a partitioned input")
+            args.skip_baseline = True
     else:
-        seconds, rss = run_child(
-            "generate", me + ["--child", "generate", args.county, str(args.households), str(args.seed), str(folder)],
-            OUT / f"generate_{tag}.log",
-        )
-        print((OUT / f"generate_{tag}.log").read_text().strip() + f" (peak RSS {gib(rss)})")
-    sizes = {name: (folder / f"{name}.csv").stat().st_size for name in TABLE_NAMES if (folder / f"{name}.csv").exists()}
+        folder = county_folder(args.county, args.households, args.seed)
+        tag = f"{args.county}_{args.households}"
+        if folder.exists():
+            print(f"reusing {folder}")
+        else:
+            seconds, rss = run_child(
+                "generate", me + ["--child", "generate", args.county, str(args.households), str(args.seed), str(folder)],
+                OUT / f"generate_{tag}.log",
+            )
+            print((OUT / f"generate_{tag}.log").read_text().strip() + f" (peak RSS {gib(rss)})")
+        sizes = {name: (folder / f"{name}.csv").stat().st_size for name in TABLE_NAMES if (folder / f"{name}.csv").exists()}
     print(f"input: {sum(sizes.values()) / 2**20:,.0f} MiB of CSV ({', '.join(f'{k} {v / 2**20:,.0f}' for k, v in sizes.items())})")
 
     n = args.households

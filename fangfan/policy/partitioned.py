@@ -109,7 +109,7 @@ def read_partitions(
             if "households" in tables:
                 household_keys.append(_keys(tables["households"], "household_id", index))
             if "members" in tables:
-                member_keys.append(_keys(tables["members"], "id_number", index, also="household_id"))
+                member_keys.append(_keys(tables["members"], "id_number", index))
             if data.problems:  # nothing will be evaluated: only check the rest
                 continue
             target = Path(spill.name) / f"{index:05d}"
@@ -130,16 +130,16 @@ def read_partitions(
     return data
 
 
-def _keys(frame: pl.DataFrame, key: str, part: int, also: str | None = None) -> pl.DataFrame:
-    cols = [key, ROW] + ([also] if also else [])
-    return frame.select(*cols).filter(pl.col(key).is_not_null()).with_columns(pl.lit(part, pl.Int32).alias("part"))
+def _keys(frame: pl.DataFrame, key: str, part: int) -> pl.DataFrame:
+    # Only the key and where it is: at 10M households these columns are the memory held across parts.
+    return frame.select(key, ROW).filter(pl.col(key).is_not_null()).with_columns(pl.lit(part, pl.Int32).alias("part"))
 
 
 def _across(keys: list[pl.DataFrame], key: str, labels: list[dict[str, str]], table: str, header: str) -> list[Problem]:
     """Keys found in more than one part (repeats inside one part are the reader's problems)."""
     if len(keys) < 2:
         return []
-    frame = pl.concat(keys, how="vertical_relaxed")
+    frame = pl.concat(keys, how="vertical_relaxed", rechunk=False)
     keys.clear()
     spread = frame.group_by(key).agg(pl.col("part").n_unique().alias("parts")).filter(pl.col("parts") > 1)
     if spread.is_empty():
@@ -151,12 +151,9 @@ def _across(keys: list[pl.DataFrame], key: str, labels: list[dict[str, str]], ta
 
     problems: list[Problem] = []
     for (value,), group in rows.group_by(key, maintain_order=True):
-        places = [(r["part"], r[ROW], r.get("household_id")) for r in group.iter_rows(named=True)]
-        for part, row, _ in places:
-            others = "、".join(
-                f"「{label(p)}」第{r}行" + (f"(户{h})" if h else "")
-                for p, r, h in places if (p, r) != (part, row)
-            )
+        places = [(r["part"], r[ROW]) for r in group.iter_rows(named=True)]
+        for part, row in places:
+            others = "、".join(f"「{label(p)}」第{r}行" for p, r in places if (p, r) != (part, row))
             shown = ids.mask(value) if key == "id_number" else value
             problems.append(Problem(label(part), row, header, shown, f"{header}重复: 与{others}相同"))
     return problems
