@@ -3,6 +3,7 @@
 Field names and code values follow fangfan.common.tables / codes (data.md). Money is
 integer fen. Changes go through services (which write history); nothing here has logic."""
 from django.db import models
+from django.db.models.functions import Now
 
 from fangfan.common import codes as C
 
@@ -46,8 +47,12 @@ class Household(models.Model):
     extra = models.JSONField("其他列", default=dict, blank=True)
     # Optimistic locking: every write checks and bumps it.
     version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The import batch that created the household ("" otherwise): its creation history is that
+    # batch's snapshot (ImportSnapshot) instead of one audit row per household.
+    created_batch = models.CharField("导入批次", max_length=40, blank=True, default="", db_default="")
+    # Database defaults too, so that bulk imports leave them to the server (one parse less per row).
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["household_number"]
@@ -82,8 +87,9 @@ class Member(models.Model):
     nl_public_payroll = models.BooleanField("财政供养", default=False)
     nl_village_head = models.BooleanField("村主干", default=False)
     extra = models.JSONField("其他列", default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Database defaults too, so that bulk imports leave them to the server (one parse less per row).
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["household_id", "id"]
@@ -132,8 +138,9 @@ class Measure(models.Model):
     status = models.CharField("状态", max_length=12, choices=_choices(C.MEASURE_STATUS))
     responsible_unit = models.CharField("责任单位", max_length=100, blank=True)
     extra = models.JSONField("其他列", default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Database defaults too, so that bulk imports leave them to the server (one parse less per row).
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         # The unique (household, code, start) index also serves lookups by household.
@@ -146,7 +153,27 @@ class Measure(models.Model):
 class ImportBatch(models.Model):
     """One run of `fangfan import`: what was read and what changed."""
 
+    batch = models.CharField("批次", max_length=40, blank=True, db_index=True)  # AuditEvent.batch
     at = models.DateTimeField(auto_now_add=True)
     actor_name = models.CharField(max_length=150)
     source = models.TextField()
     summary = models.JSONField(default=dict)
+
+
+class ImportSnapshot(models.Model):
+    """The rows of the households an import created, as it wrote them: Parquet (zstd), one
+    per table and run of up to SNAPSHOT_HOUSEHOLDS consecutive 户编号, so that a household's page
+    reads a small blob. This is those households' creation history: an import of a county
+    writes one audit row instead of one ~1 kB row per household; their later changes are audit
+    rows with before and after as usual. sha256 is of `data`."""
+
+    import_batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="snapshots")
+    table = models.CharField(max_length=20)
+    first_household = models.CharField(max_length=64)
+    last_household = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["import_batch", "first_household"], name="import_snapshot_range")]

@@ -2,6 +2,8 @@
 transaction; bad input is reported whole and writes nothing."""
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import time
 import uuid
@@ -19,7 +21,7 @@ from fangfan.regions.models import Region
 from fangfan.registry import dbframes
 from fangfan.registry.bulk import bulk_insert, diff_frames, fetch_frame, now_utc, update_rows
 from fangfan.registry.interchange.read import Problem, ReadResult, read_interchange
-from fangfan.registry.models import ImportBatch
+from fangfan.registry.models import ImportBatch, ImportSnapshot
 from fangfan.registry.progress import Progress
 
 _IN_CHUNK = 5_000  # keys per IN (...) query: well under SQLite's parameter limit
@@ -405,10 +407,20 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         with bar.step("写入行政区划"):
             summary.regions_created = _ensure_regions(region_rows, actor, batch)
-        _apply(plans, actor=actor, batch=batch, bar=bar)
-        ImportBatch.objects.create(
-            actor_name=getattr(actor, "username", "system"), source=str(path), summary=summary.as_dict()
+        import_batch = ImportBatch.objects.create(
+            batch=batch, actor_name=getattr(actor, "username", "system"), source=str(path), summary=summary.as_dict()
         )
+        snapshots = _apply(plans, actor=actor, batch=batch, bar=bar)
+        with bar.step("保存新建户的建档快照"):
+            digests = _write_snapshots(import_batch, snapshots)
+        if summary.changed:  # an import that changes nothing leaves only its ImportBatch row
+            audit_record(
+                actor=actor, action="registry.import", object_type="import_batch", object_key=batch,
+                region_code=_common_county(village_codes),
+                after={"source": str(path), "created": summary.created, "updated": summary.updated,
+                       "regions_created": summary.regions_created, "snapshot_sha256": digests},
+                batch=batch,
+            )
     summary.seconds = time.perf_counter() - started
     bar.done(summary)
     return summary
@@ -425,16 +437,16 @@ _HISTORY = {
 _LABEL = {"households": "户", "members": "成员", "incomes": "收支", "measures": "帮扶措施"}
 
 
-def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> None:
+def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> dict[str, pl.DataFrame]:
+    """Write the plans; return the rows of the new households by table (their snapshot)."""
     now = now_utc()
     hp = plans["households"]
+    created = hp.inserts.drop("_row")
     with bar.step(f"写入户 {hp.inserts.height} 新增 / {hp.updates.height} 修改"):
+        # created_at / updated_at come from the database's default (the transaction's time).
         bulk_insert(
             "registry_household",
-            hp.inserts.drop("_row").with_columns(
-                pl.lit(1, dtype=pl.Int64).alias("version"), pl.lit(now).alias("created_at"),
-                pl.lit(now).alias("updated_at"),
-            ),
+            created.with_columns(pl.lit(1, dtype=pl.Int64).alias("version"), pl.lit(batch).alias("created_batch")),
         )
         _update_households(hp, now)
     numbers = sorted(
@@ -443,11 +455,9 @@ def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> 
     pks = _household_pks(numbers)
     regions = pks.select("household_number", pl.col("village_code").alias("region"))
     object_type, key = _HISTORY["households"]
-    events = [
-        _insert_events(hp.inserts.drop("_row"), object_type, key, "household_number", regions),
-        _update_events(hp, object_type, key, regions),
-    ]
-    new_households = hp.inserts["household_number"]
+    snapshots = {"households": created}
+    events = [_update_events(hp, object_type, key, regions)]
+    new_households = hp.inserts["household_number"].implode()
     for name in ("members", "incomes", "measures"):
         plan = plans.get(name)
         if plan is None:
@@ -457,19 +467,62 @@ def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> 
             plan.inserts = plan.inserts.join(links, on="household_number", how="left")
             plan.updates = plan.updates.join(links, on="household_number", how="left")
             stamped = name != "incomes"  # income years carry no timestamps
-            rows = plan.inserts.drop("_row", "household_number").rename({"household_pk": "household_id"})
+            bulk_insert(dbframes.DB_TABLE[name], plan.inserts.drop("_row", "household_number").rename({"household_pk": "household_id"}))
             if stamped:
-                rows = rows.with_columns(pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"))
                 plan.updates = plan.updates.with_columns(pl.lit(now).alias("_stamp"))
-            bulk_insert(dbframes.DB_TABLE[name], rows)
             _update_plan_rows(plan, dbframes.DB_TABLE[name], stamped=stamped)
             object_type, key = _HISTORY[name]
-            # Rows of new households are covered by the household's creation event.
-            fresh = plan.inserts.filter(~pl.col("household_number").is_in(new_households.implode()))
-            events.append(_insert_events(fresh.drop("household_pk", "_row"), object_type, key, "household_number", regions))
+            of_new = pl.col("household_number").is_in(new_households)
+            snapshots[name] = plan.inserts.filter(of_new).drop("household_pk", "_row")
+            # Rows added to households that existed before: one creation event each.
+            fresh = plan.inserts.filter(~of_new).drop("household_pk", "_row")
+            events.append(_insert_events(fresh, object_type, key, "household_number", regions))
             events.append(_update_events(plan, object_type, key, regions))
     with bar.step(f"写入变更记录 {sum(e.height for e in events)} 条"):
         _write_audit(events, actor, batch)
+    return snapshots
+
+
+SNAPSHOT_HOUSEHOLDS = 2_000  # households per snapshot blob (about 100-300 kB per table)
+
+
+def _write_snapshots(import_batch: ImportBatch, snapshots: dict[str, pl.DataFrame]) -> dict[str, str]:
+    """The rows of the new households as Parquet blobs (by table and run of households); the
+    sha256 of each table's blobs, in order, for the batch's audit row."""
+    created = snapshots["households"].get_column("household_number").sort()
+    if created.is_empty():
+        return {}
+    # Runs of consecutive household numbers: [first, last] of every SNAPSHOT_HOUSEHOLDS-th one.
+    firsts = created.gather_every(SNAPSHOT_HOUSEHOLDS).to_list()
+    lasts = created.gather_every(SNAPSHOT_HOUSEHOLDS, offset=SNAPSHOT_HOUSEHOLDS - 1).to_list()
+    if len(lasts) < len(firsts):
+        lasts.append(created[-1])
+    bounds = pl.Series(firsts)
+    digests = {}
+    rows = []
+    for name, frame in snapshots.items():
+        if frame.height == 0:
+            continue
+        digest = hashlib.sha256()
+        run = bounds.search_sorted(frame.get_column("household_number"), side="right") - 1
+        keyed = frame.with_columns(run.alias("_run")).sort("_run", "household_number", maintain_order=True)
+        for (index,), part in keyed.partition_by("_run", as_dict=True, maintain_order=True).items():
+            buffer = io.BytesIO()
+            part.drop("_run").write_parquet(buffer, compression="zstd")
+            data = buffer.getvalue()
+            digest.update(data)
+            rows.append(ImportSnapshot(
+                import_batch=import_batch, table=name, first_household=firsts[index], last_household=lasts[index],
+                rows=part.height, sha256=hashlib.sha256(data).hexdigest(), data=data,
+            ))
+        digests[name] = digest.hexdigest()
+    ImportSnapshot.objects.bulk_create(rows, batch_size=100)
+    return digests
+
+
+def _common_county(village_codes: set[str]) -> str:
+    counties = {code[:6] for code in village_codes}
+    return f"{counties.pop()}000000" if len(counties) == 1 else ""
 
 
 def _update_plan_rows(plan: TablePlan, db_table: str, stamped: bool) -> None:

@@ -70,8 +70,36 @@ def test_it_imports_the_spec_examples_into_the_registry(tmp_path):
     assert (income.wage, income.business_cost, income.decline_reasons) == (2_600_000, 250_000, "4;8")
     assert Region.objects.get(code="341225000000").name == "阜南县"
     assert Region.objects.get(code="340000000000").name == "安徽省"
-    # One creation event per new household, members and incomes summarised in it.
-    assert AuditEvent.objects.filter(action="household.create").count() == 2
+    # One audit row for the import; the new households' rows are its snapshot.
+    event = AuditEvent.objects.get()
+    assert (event.action, event.object_key, event.region_code) == ("registry.import", summary.batch, "341225000000")
+    assert event.after["created"] == summary.created
+    assert e001.created_batch == summary.batch
+
+
+def test_it_shows_an_imported_households_creation_from_the_batch_snapshot(tmp_path, monkeypatch):
+    from fangfan.registry import services
+    from fangfan.registry.models import ImportSnapshot
+    from fangfan.registry.selectors import household_history
+
+    monkeypatch.setattr(services, "SNAPSHOT_HOUSEHOLDS", 1)  # one blob per household and table
+    user = UserFactory(username="county1", role="county_rr", region_code="341225000000")
+    summary = registry_import(actor=user, path=copy_examples(tmp_path))
+    assert ImportSnapshot.objects.filter(table="households").count() == 2
+    assert {s.table for s in ImportSnapshot.objects.all()} == {"households", "members", "incomes", "measures"}
+
+    history = household_history(actor=user, household=Household.objects.get(household_number="E002"))
+
+    created = [(e.action, e.object_key) for e in history]
+    assert created[0] == ("household.create", "E002")
+    members = [e for e in history if e.action == "member.create"]
+    assert len(members) == Member.objects.filter(household__household_number="E002").count()
+    assert all(e.actor_name == "county1" for e in history)
+    assert all("E001" not in e.after_text for e in history)  # only this household's rows
+    someone = Member.objects.filter(household__household_number="E002").first()
+    assert someone.id_number not in "".join(e.after_text + e.object_key for e in history)  # IDs masked
+    assert '"village_code": "341225103208"' in history[0].after_text or "341225" in history[0].after_text
+    assert summary.batch == Household.objects.get(household_number="E002").created_batch
 
 
 def test_it_changes_nothing_when_the_same_files_are_imported_again(tmp_path):
