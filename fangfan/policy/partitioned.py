@@ -130,9 +130,28 @@ def read_partitions(
     return data
 
 
+_CHECK_CHARS = "0123456789X"
+
+
 def _keys(frame: pl.DataFrame, key: str, part: int) -> pl.DataFrame:
-    # Only the key and where it is: at 10M households these columns are the memory held across parts.
-    return frame.select(key, ROW).filter(pl.col(key).is_not_null()).with_columns(pl.lit(part, pl.Int32).alias("part"))
+    """Only the key and where it is: these columns of the whole input are what is held across
+    parts (31M IDs at 10M households). An ID is held as one exact integer (17 digits × 11 +
+    check character) instead of text: 8 bytes instead of 34."""
+    value = pl.col(key)
+    if key == "id_number":
+        check = value.str.slice(17, 1).replace_strict(
+            {c: i for i, c in enumerate(_CHECK_CHARS)}, default=None, return_dtype=pl.Int64
+        )
+        value = value.str.slice(0, 17).cast(pl.Int64, strict=False) * 11 + check
+    return (
+        frame.select(value.alias(key), ROW)
+        .filter(pl.col(key).is_not_null())  # IDs the reader rejected are its problems already
+        .with_columns(pl.lit(part, pl.Int32).alias("part"))
+    )
+
+
+def _id_text(value: int) -> str:
+    return f"{value // 11:017d}{_CHECK_CHARS[value % 11]}"
 
 
 def _across(keys: list[pl.DataFrame], key: str, labels: list[dict[str, str]], table: str, header: str) -> list[Problem]:
@@ -154,7 +173,7 @@ def _across(keys: list[pl.DataFrame], key: str, labels: list[dict[str, str]], ta
         places = [(r["part"], r[ROW]) for r in group.iter_rows(named=True)]
         for part, row in places:
             others = "、".join(f"「{label(p)}」第{r}行" for p, r in places if (p, r) != (part, row))
-            shown = ids.mask(value) if key == "id_number" else value
+            shown = ids.mask(_id_text(value)) if key == "id_number" else value
             problems.append(Problem(label(part), row, header, shown, f"{header}重复: 与{others}相同"))
     return problems
 

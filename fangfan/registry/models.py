@@ -162,7 +162,7 @@ class ImportBatch(models.Model):
 
 class ImportSnapshot(models.Model):
     """The rows of the households an import created, as it wrote them: Parquet (zstd), one
-    per table and run of up to SNAPSHOT_HOUSEHOLDS consecutive 户编号, so that a household's page
+    per table and run of up to SNAPSHOT_HOUSEHOLDS (10,000) consecutive 户编号, so that a household's page
     reads a small blob. This is those households' creation history: an import of a county
     writes one audit row instead of one ~1 kB row per household; their later changes are audit
     rows with before and after as usual. sha256 is of `data`."""

@@ -7,6 +7,7 @@ import io
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,10 +125,8 @@ def _existing(table: Table, household_numbers: list[str], member_ids: list[str])
     if table.name == "members":
         # The members of the files' households, and any member with one of the files' IDs
         # (who may live in another household).
-        if connection.vendor == "postgresql":
-            by_household, p1 = _any_of("h.household_number", household_numbers)
-            by_id, p2 = _any_of("t.id_number", member_ids)
-            return dbframes.normalise_extra(fetch_frame(f"{head} WHERE {by_household} OR {by_id}", [*p1, *p2], schema))
+        # Two queries, each on its own index: with OR across the two tables PostgreSQL can only
+        # scan both tables whole (every member of the nation for an import of two households).
         by_household = _fetch_in(head, "h.household_number", household_numbers, schema)
         by_id = _fetch_in(head, "t.id_number", member_ids, schema)
         return pl.concat([by_household, by_id], how="vertical_relaxed").unique("id", keep="first", maintain_order=True)
@@ -399,6 +398,8 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
         summary.seconds = time.perf_counter() - started
         return summary
 
+    # The snapshot blobs are encoded in a thread while the database stores the rows.
+    snapshots = _SNAPSHOT_POOL.submit(_snapshot_blobs, _snapshot_frames(plans))
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # A bulk load need not wait for its WAL flush: a crash in that instant loses the
@@ -410,9 +411,9 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
         import_batch = ImportBatch.objects.create(
             batch=batch, actor_name=getattr(actor, "username", "system"), source=str(path), summary=summary.as_dict()
         )
-        snapshots = _apply(plans, actor=actor, batch=batch, bar=bar)
+        _apply(plans, actor=actor, batch=batch, bar=bar)
         with bar.step("保存新建户的建档快照"):
-            digests = _write_snapshots(import_batch, snapshots)
+            digests = _store_snapshots(import_batch, snapshots.result())
         if summary.changed:  # an import that changes nothing leaves only its ImportBatch row
             audit_record(
                 actor=actor, action="registry.import", object_type="import_batch", object_key=batch,
@@ -437,8 +438,7 @@ _HISTORY = {
 _LABEL = {"households": "户", "members": "成员", "incomes": "收支", "measures": "帮扶措施"}
 
 
-def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> dict[str, pl.DataFrame]:
-    """Write the plans; return the rows of the new households by table (their snapshot)."""
+def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> None:
     now = now_utc()
     hp = plans["households"]
     created = hp.inserts.drop("_row")
@@ -455,7 +455,6 @@ def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> 
     pks = _household_pks(numbers)
     regions = pks.select("household_number", pl.col("village_code").alias("region"))
     object_type, key = _HISTORY["households"]
-    snapshots = {"households": created}
     events = [_update_events(hp, object_type, key, regions)]
     new_households = hp.inserts["household_number"].implode()
     for name in ("members", "incomes", "measures"):
@@ -473,51 +472,73 @@ def _apply(plans: dict[str, TablePlan], *, actor, batch: str, bar: Progress) -> 
             _update_plan_rows(plan, dbframes.DB_TABLE[name], stamped=stamped)
             object_type, key = _HISTORY[name]
             of_new = pl.col("household_number").is_in(new_households)
-            snapshots[name] = plan.inserts.filter(of_new).drop("household_pk", "_row")
             # Rows added to households that existed before: one creation event each.
             fresh = plan.inserts.filter(~of_new).drop("household_pk", "_row")
             events.append(_insert_events(fresh, object_type, key, "household_number", regions))
             events.append(_update_events(plan, object_type, key, regions))
     with bar.step(f"写入变更记录 {sum(e.height for e in events)} 条"):
         _write_audit(events, actor, batch)
-    return snapshots
 
 
-SNAPSHOT_HOUSEHOLDS = 2_000  # households per snapshot blob (about 100-300 kB per table)
+SNAPSHOT_HOUSEHOLDS = 10_000  # households per snapshot blob (about 0.1-0.4 MB per table)
 
 
-def _write_snapshots(import_batch: ImportBatch, snapshots: dict[str, pl.DataFrame]) -> dict[str, str]:
-    """The rows of the new households as Parquet blobs (by table and run of households); the
-    sha256 of each table's blobs, in order, for the batch's audit row."""
-    created = snapshots["households"].get_column("household_number").sort()
+def _snapshot_frames(plans: dict[str, TablePlan]) -> dict[str, pl.DataFrame]:
+    """The rows of the new households, by table, as they will be written."""
+    new_households = plans["households"].inserts["household_number"].implode()
+    return {
+        name: plan.inserts.filter(pl.col("household_number").is_in(new_households)).drop("_row")
+        for name, plan in plans.items()
+    }
+
+
+@dataclass
+class _Blob:
+    table: str
+    first: str
+    last: str
+    rows: int
+    data: bytes
+
+
+def _snapshot_blobs(frames: dict[str, pl.DataFrame]) -> list[_Blob]:
+    """Parquet blobs by table and run of SNAPSHOT_HOUSEHOLDS consecutive household numbers."""
+    created = frames["households"].get_column("household_number").sort()
     if created.is_empty():
-        return {}
-    # Runs of consecutive household numbers: [first, last] of every SNAPSHOT_HOUSEHOLDS-th one.
+        return []
     firsts = created.gather_every(SNAPSHOT_HOUSEHOLDS).to_list()
     lasts = created.gather_every(SNAPSHOT_HOUSEHOLDS, offset=SNAPSHOT_HOUSEHOLDS - 1).to_list()
     if len(lasts) < len(firsts):
         lasts.append(created[-1])
     bounds = pl.Series(firsts)
-    digests = {}
-    rows = []
-    for name, frame in snapshots.items():
+    blobs = []
+    for name, frame in frames.items():
         if frame.height == 0:
             continue
-        digest = hashlib.sha256()
         run = bounds.search_sorted(frame.get_column("household_number"), side="right") - 1
         keyed = frame.with_columns(run.alias("_run")).sort("_run", "household_number", maintain_order=True)
         for (index,), part in keyed.partition_by("_run", as_dict=True, maintain_order=True).items():
             buffer = io.BytesIO()
             part.drop("_run").write_parquet(buffer, compression="zstd")
-            data = buffer.getvalue()
-            digest.update(data)
-            rows.append(ImportSnapshot(
-                import_batch=import_batch, table=name, first_household=firsts[index], last_household=lasts[index],
-                rows=part.height, sha256=hashlib.sha256(data).hexdigest(), data=data,
-            ))
-        digests[name] = digest.hexdigest()
-    ImportSnapshot.objects.bulk_create(rows, batch_size=100)
-    return digests
+            blobs.append(_Blob(name, firsts[index], lasts[index], part.height, buffer.getvalue()))
+    return blobs
+
+
+def _store_snapshots(import_batch: ImportBatch, blobs: list[_Blob]) -> dict[str, str]:
+    """Save the blobs; return the sha256 of each table's blobs in order (for the audit row)."""
+    digests: dict[str, hashlib._Hash] = {}
+    rows = []
+    for blob in blobs:
+        digests.setdefault(blob.table, hashlib.sha256()).update(blob.data)
+        rows.append(ImportSnapshot(
+            import_batch=import_batch, table=blob.table, first_household=blob.first, last_household=blob.last,
+            rows=blob.rows, sha256=hashlib.sha256(blob.data).hexdigest(), data=blob.data,
+        ))
+    ImportSnapshot.objects.bulk_create(rows, batch_size=50)
+    return {table: digest.hexdigest() for table, digest in digests.items()}
+
+
+_SNAPSHOT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-snapshot")
 
 
 def _common_county(village_codes: set[str]) -> str:

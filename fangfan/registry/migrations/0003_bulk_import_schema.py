@@ -5,6 +5,11 @@ import django.db.models.functions.datetime
 from django.db import migrations, models
 
 
+def _store_uncompressed(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE registry_importsnapshot ALTER COLUMN data SET STORAGE EXTERNAL")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -92,4 +97,6 @@ class Migration(migrations.Migration):
             model_name='importsnapshot',
             index=models.Index(fields=['import_batch', 'first_household'], name='import_snapshot_range'),
         ),
+        # Snapshots are zstd Parquet already: PostgreSQL need not try to compress them again.
+        migrations.RunPython(_store_uncompressed, migrations.RunPython.noop),
     ]
