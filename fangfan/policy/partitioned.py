@@ -8,12 +8,14 @@ Nothing is evaluated until every part has been read and found valid, so bad inpu
 every problem and no output; the default year is the latest of the whole input, as for one
 folder. Peak memory is that of the largest part plus the two key columns of the whole input.
 
-No Django here: the command (fangfan evaluate) and the benchmark call it.
+With the Spark engine (fangfan.policy.spark.part_readers / evaluate_parts_spark) each part is
+read, validated and evaluated by a Spark task, and the keys are checked by a Spark groupBy:
+the same functions, distributed. No Django here: the command (fangfan evaluate) calls it.
 """
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,17 +47,23 @@ def partition_folders(path: str | Path) -> list[Path] | None:
 
 @dataclass
 class Part:
+    """What reading one part left: where its tables are spilled, and what the whole needs."""
+
+    index: int
     name: str
-    folder: Path  # the spilled tables
+    folder: Path  # the spilled tables (Arrow) and keys (Parquet)
     households: int
     latest_year: int | None
+    problems: list[Problem] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # table → "part/file" as problems name it
 
 
 @dataclass
 class PartitionedInput:
     parts: list[Part] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    _spill: tempfile.TemporaryDirectory | None = None
+    spill: Path | None = None
+    _owned: tempfile.TemporaryDirectory | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,12 +79,12 @@ class PartitionedInput:
         return max(years) if years else None
 
     def tables(self, part: Part) -> dict[str, pl.DataFrame]:
-        return {f.stem: pl.read_ipc(f) for f in sorted(part.folder.glob("*.arrow"))}
+        return read_spilled(part.folder)
 
     def close(self) -> None:
-        if self._spill is not None:
-            self._spill.cleanup()
-            self._spill = None
+        if self._owned is not None:
+            self._owned.cleanup()
+            self._owned = None
 
     def __enter__(self) -> PartitionedInput:
         return self
@@ -85,48 +93,76 @@ class PartitionedInput:
         self.close()
 
 
-def read_partitions(
-    folders: list[Path], *, spill_dir: str | Path | None = None, step: Callable[[str], None] | None = None
-) -> PartitionedInput:
-    """Read and validate every part; keep each valid part's tables as Arrow files in a
-    temporary folder (under `spill_dir`, removed by close())."""
+def read_spilled(folder: str | Path) -> dict[str, pl.DataFrame]:
+    return {f.stem: pl.read_ipc(f) for f in sorted(Path(folder).glob("*.arrow"))}
+
+
+# table → (key checked across parts, its spill file)
+KEY_FILES = {"households": ("household_id", "keys_households.parquet"), "members": ("id_number", "keys_members.parquet")}
+
+
+def read_part(index: int, folder: str | Path, spill: str | Path) -> Part:
+    """Read and validate one part; spill its keys (always) and its tables (when valid) under
+    spill/<index>. Plain data in and out: it runs in this process or on a Spark worker."""
     from fangfan.policy.frame import latest_year
 
+    folder = Path(folder)
+    read = read_interchange(folder)
+    problems = [replace(p, file=f"{folder.name}/{p.file}") for p in read.problems]
+    labels = {name: f"{folder.name}/{label}" for name, label in read.sources.items()}
+    tables = read.tables
+    del read
+    target = Path(spill) / f"{index:05d}"
+    target.mkdir(parents=True, exist_ok=True)
+    for table, (key, file) in KEY_FILES.items():
+        if table in tables:
+            _keys(tables[table], key, index).write_parquet(target / file)
+    households = tables["households"].height if "households" in tables else 0
+    part = Part(index, folder.name, target, households, latest_year(tables), problems, labels)
+    if not problems:
+        for name, frame in tables.items():
+            frame.write_ipc(target / f"{name}.arrow", compression="lz4")
+    return part
+
+
+def read_partitions(
+    folders: list[Path],
+    *,
+    spill_dir: str | Path | None = None,
+    step: Callable[[str], None] | None = None,
+    read_all: Callable[[list[tuple[int, str]], str], list[Part]] | None = None,
+    repeated: Callable[[str, str], pl.DataFrame] | None = None,
+) -> PartitionedInput:
+    """Read and validate every part, then check keys across parts. The spilled tables live in a
+    temporary folder under `spill_dir` (removed by close()). `read_all` and `repeated` replace
+    the local loop and the local key check (the Spark engine runs them on its workers)."""
     step = step or (lambda label: None)
-    spill = tempfile.TemporaryDirectory(prefix="fangfan-parts-", dir=spill_dir)
-    data = PartitionedInput(_spill=spill)
-    household_keys: list[pl.DataFrame] = []
-    member_keys: list[pl.DataFrame] = []
-    labels: list[dict[str, str]] = []
+    owned = tempfile.TemporaryDirectory(prefix="fangfan-parts-", dir=spill_dir)
+    data = PartitionedInput(spill=Path(owned.name), _owned=owned)
     try:
-        for index, folder in enumerate(folders):
-            step(f"读取并校验 {folder.name}({index + 1}/{len(folders)})")
-            read = read_interchange(folder)
-            data.problems.extend(replace(p, file=f"{folder.name}/{p.file}") for p in read.problems)
-            labels.append({name: f"{folder.name}/{label}" for name, label in read.sources.items()})
-            tables = read.tables
-            del read
-            if "households" in tables:
-                household_keys.append(_keys(tables["households"], "household_id", index))
-            if "members" in tables:
-                member_keys.append(_keys(tables["members"], "id_number", index))
-            if data.problems:  # nothing will be evaluated: only check the rest
-                continue
-            target = Path(spill.name) / f"{index:05d}"
-            target.mkdir()
-            for name, frame in tables.items():
-                frame.write_ipc(target / f"{name}.arrow", compression="lz4")
-            households = tables["households"].height
-            data.parts.append(Part(folder.name, target, households, latest_year(tables)))
-            tables.clear()
+        if read_all is None:
+            parts = []
+            for index, folder in enumerate(folders):
+                step(f"读取并校验 {folder.name}({index + 1}/{len(folders)})")
+                parts.append(read_part(index, folder, owned.name))
+        else:
+            step(f"读取并校验 {len(folders)} 个部分")
+            parts = sorted(read_all([(i, str(f)) for i, f in enumerate(folders)], owned.name), key=lambda p: p.index)
+        for part in parts:
+            data.problems.extend(part.problems)
         step("检查各部分之间的户编号与证件号码")
-        data.problems.extend(_across(household_keys, "household_id", labels, "households", "户编号"))
-        data.problems.extend(_across(member_keys, "id_number", labels, "members", "证件号码"))
+        labels = {part.index: part.labels for part in parts}
+        for table, header in (("households", "户编号"), ("members", "证件号码")):
+            key, file = KEY_FILES[table]
+            if len(parts) < 2 or not list(Path(owned.name).glob(f"*/{file}")):
+                continue
+            found = (repeated or _repeated_locally)(str(Path(owned.name) / "*" / file), key)
+            data.problems.extend(_across_problems(found, key, labels, table, header))
+        if not data.problems:
+            data.parts = parts
     except BaseException:
         data.close()
         raise
-    if data.problems:
-        data.parts.clear()
     return data
 
 
@@ -154,37 +190,32 @@ def _id_text(value: int) -> str:
     return f"{value // 11:017d}{_CHECK_CHARS[value % 11]}"
 
 
-def _across(keys: list[pl.DataFrame], key: str, labels: list[dict[str, str]], table: str, header: str) -> list[Problem]:
-    """Keys found in more than one part (repeats inside one part are the reader's problems)."""
-    if len(keys) < 2:
+def _repeated_locally(pattern: str, key: str) -> pl.DataFrame:
+    """(key, _row, part) of every key found in more than one part, from the spilled key files,
+    on the streaming engine: the whole input's keys are hashed, never all held."""
+    keys = pl.scan_parquet(pattern)
+    spread = keys.group_by(key).agg(pl.col("part").n_unique().alias("parts")).filter(pl.col("parts") > 1)
+    return keys.join(spread.select(key), on=key).collect(engine="streaming")
+
+
+def _across_problems(
+    found: pl.DataFrame, key: str, labels: dict[int, dict[str, str]], table: str, header: str
+) -> list[Problem]:
+    """Every row of a key found in several parts, naming the others (repeats inside one part
+    are the reader's problems)."""
+    if found.is_empty():
         return []
-    frame = pl.concat(keys, how="vertical_relaxed", rechunk=False)
-    keys.clear()
-    spread = frame.group_by(key).agg(pl.col("part").n_unique().alias("parts")).filter(pl.col("parts") > 1)
-    if spread.is_empty():
-        return []
-    rows = frame.join(spread.select(key), on=key).sort("part", ROW)
-    del frame
+
     def label(part: int) -> str:
-        return labels[part].get(table, table)
+        return labels.get(part, {}).get(table, table)
 
     problems: list[Problem] = []
-    for (value,), group in rows.group_by(key, maintain_order=True):
+    for (value,), group in found.sort("part", ROW).group_by(key, maintain_order=True):
         places = [(r["part"], r[ROW]) for r in group.iter_rows(named=True)]
         for part, row in places:
             others = "、".join(f"「{label(p)}」第{r}行" for p, r in places if (p, r) != (part, row))
             shown = ids.mask(_id_text(value)) if key == "id_number" else value
             problems.append(Problem(label(part), row, header, shown, f"{header}重复: 与{others}相同"))
+    order = {label(i): i for i in labels}
+    problems.sort(key=lambda p: (order.get(p.file, len(order)), p.row or 0))
     return problems
-
-
-def evaluate_parts(
-    data: PartitionedInput, run: Callable[[dict[str, pl.DataFrame]], pl.DataFrame],
-    *, step: Callable[[str], None] | None = None,
-) -> Iterator[tuple[Part, dict[str, pl.DataFrame], pl.DataFrame]]:
-    """(part, its tables, its results) part by part; the caller drops them before the next."""
-    step = step or (lambda label: None)
-    for index, part in enumerate(data.parts):
-        step(f"评估 {part.name}({index + 1}/{len(data.parts)},{part.households} 户)")
-        tables = data.tables(part)
-        yield part, tables, run(tables)

@@ -209,3 +209,63 @@ def evaluate_spark(
     if not isinstance(collected, pl.DataFrame) or collected.width == 0:
         collected = pl.DataFrame(schema=result_schema)
     return collected.select(pl.col(c).cast(t) for c, t in result_schema.items()).sort("household_id")
+
+
+# ------------------------------------------------------------------ a folder of county folders
+
+
+def part_readers(spark: "SparkSession | None" = None):
+    """(read_all, repeated) for fangfan.policy.partitioned.read_partitions: every part is read
+    and validated by a Spark task (so reading is distributed, one task per part), and keys
+    found in several parts are found by a Spark groupBy over the spilled key files. The spill
+    folder must be reachable from every worker (local disk in local mode; a shared file
+    system on a cluster)."""
+    from fangfan.policy.partitioned import read_part
+
+    spark = spark or local_session()
+
+    def read_all(items: list[tuple[int, str]], spill: str):
+        return (
+            spark.sparkContext.parallelize(items, numSlices=max(1, len(items)))
+            .map(lambda item: read_part(item[0], item[1], spill))
+            .collect()
+        )
+
+    def repeated(pattern: str, key: str) -> pl.DataFrame:
+        from pyspark.sql import functions as F
+
+        keys = spark.read.parquet(pattern)
+        spread = keys.groupBy(key).agg(F.countDistinct("part").alias("parts")).filter("parts > 1").select(key)
+        found = pl.from_arrow(keys.join(spread, on=key).toArrow())
+        if not isinstance(found, pl.DataFrame) or found.width == 0:
+            return pl.DataFrame(schema={key: pl.String, ROW: pl.Int64, "part": pl.Int32})
+        return found
+
+    return read_all, repeated
+
+
+RESULT_FILE = "results_{}.ipc"  # beside a part's spilled tables (which are *.arrow)
+
+
+def evaluate_parts_spark(data, as_of: dt.date, year: int | None, param_sets: list, spark: "SparkSession | None" = None):
+    """Evaluate every part of a PartitionedInput on Spark (one task per part, on its spilled
+    tables, once per parameter set), then yield (part, [results per parameter set]) in part
+    order from the result files the tasks wrote."""
+    from fangfan.policy.evaluate import evaluate_tables
+    from fangfan.policy.partitioned import read_spilled
+
+    spark = spark or local_session()
+
+    def evaluate_part(item):  # runs on a worker
+        index, folder = item
+        tables = read_spilled(folder)
+        for k, params in enumerate(param_sets):
+            result = evaluate_tables(tables, as_of=as_of, year=year, params=params)
+            result.write_ipc(Path(folder) / RESULT_FILE.format(k), compression="lz4")
+        return index
+
+    items = [(part.index, str(part.folder)) for part in data.parts]
+    if items:
+        spark.sparkContext.parallelize(items, numSlices=len(items)).map(evaluate_part).collect()
+    for part in data.parts:
+        yield part, [pl.read_ipc(Path(part.folder) / RESULT_FILE.format(k)) for k in range(len(param_sets))]

@@ -149,3 +149,50 @@ def test_it_writes_the_same_file_with_fangfan_evaluate_engine_spark(county_pair,
     assert spark_out.read_bytes() == local_out.read_bytes()
     assert (tmp_path / "spark_compare.csv").read_bytes() == (tmp_path / "local_compare.csv").read_bytes()
     assert len(spark_out.read_text(encoding="utf-8").splitlines()) == 1 + 380
+
+
+def _county_folders(tmp_path, duplicate_id: bool = False):
+    """The two counties as a folder of county folders (the second one possibly reusing an ID of the first)."""
+    from pathlib import Path
+
+    root = Path(tmp_path) / "parts"
+    generated = [generate_county(code, n, seed) for code, n, seed in COUNTIES]
+    for i, (g, (code, _, _)) in enumerate(zip(generated, COUNTIES)):
+        tables = dict(g.tables)
+        if duplicate_id and i == 1:
+            stolen = generated[0].tables["members"]["id_number"][0]
+            tables["members"] = tables["members"].with_columns(
+                pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(stolen)).otherwise(pl.col("id_number")).alias("id_number")
+            )
+        write_tables(tables, root / f"county_{code}", "csv")
+    return root, generated[0].reference_date
+
+
+@pytest.mark.slow
+def test_it_reads_validates_and_evaluates_each_county_folder_in_a_spark_task(spark, tmp_path):
+    from django.core.management import call_command
+
+    root, as_of = _county_folders(tmp_path)
+    for engine in ("local", "spark"):
+        call_command("evaluate", str(root), "--as-of", as_of.isoformat(), "--out", str(tmp_path / f"{engine}.csv"),
+                     "--engine", engine, "--set", "monitoring.income_line=9000", "--compare", verbosity=0)
+    for suffix in ("", "_compare", "_transitions"):
+        local = (tmp_path / f"local{suffix}.csv").read_bytes()
+        assert local == (tmp_path / f"spark{suffix}.csv").read_bytes(), suffix
+    assert local.count(b"\n") > 1
+
+
+@pytest.mark.slow
+def test_it_finds_an_id_in_two_county_folders_with_spark_as_locally(spark, tmp_path):
+    from fangfan.policy.partitioned import partition_folders, read_partitions
+    from fangfan.policy.spark import part_readers
+
+    root, _ = _county_folders(tmp_path, duplicate_id=True)
+    folders = partition_folders(root)
+    with read_partitions(folders) as local:
+        expected = [str(p) for p in local.problems]
+    read_all, repeated = part_readers(spark)
+    with read_partitions(folders, read_all=read_all, repeated=repeated) as distributed:
+        assert [str(p) for p in distributed.problems] == expected
+        assert not distributed.parts
+    assert len(expected) == 2 and all("证件号码重复" in p for p in expected)

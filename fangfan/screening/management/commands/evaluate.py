@@ -151,7 +151,9 @@ class Command(BaseCommand):
 
         folders = partition_folders(path)
         if folders:
-            self._partitioned(folders, out_path, run, params, shipped if compare else None, year, progress, verbosity)
+            self._partitioned(
+                folders, out_path, engine, as_of_date, params, shipped if compare else None, year, progress, verbosity
+            )
             return
 
         from fangfan.registry.interchange.read import read_interchange
@@ -187,35 +189,52 @@ class Command(BaseCommand):
             self.stderr.write(str(problem))
         raise CommandError(f"输入有 {len(problems)} 个问题,未写出结果")
 
-    def _partitioned(self, folders, out_path: Path, run, params, shipped, year, progress, verbosity) -> None:
+    def _partitioned(self, folders, out_path: Path, engine, as_of, params, shipped, year, progress, verbosity) -> None:
         """A folder of interchange folders: validated part by part, then evaluated part by part
-        with the results appended to the output (fangfan.policy.partitioned)."""
-        from fangfan.policy.evaluate import format_results
-        from fangfan.policy.partitioned import evaluate_parts, read_partitions
+        with the results appended to the output (fangfan.policy.partitioned). With Spark every
+        part is read, validated and evaluated by a task of its own."""
+        from fangfan.policy.evaluate import evaluate_tables, format_results
+        from fangfan.policy.partitioned import read_partitions
         from fangfan.policy.whatif import compare as compare_results
         from fangfan.policy.whatif import merge
 
         step = progress.update if progress.enabled else None
+        param_sets = [params] if shipped is None else [params, shipped]
+        readers = {}
+        if engine == "spark":
+            from fangfan.policy.spark import part_readers
+
+            readers = dict(zip(("read_all", "repeated"), part_readers()))
         with progress.step(f"读取并校验 {len(folders)} 个部分"):
-            data = read_partitions(folders, spill_dir=out_path.parent, step=step)
+            data = read_partitions(folders, spill_dir=out_path.parent, step=step, **readers)
         with data:
             if not data.ok:
                 self._fail(data.problems)
             chosen = year if year is not None else data.latest_year
+            if engine == "spark":
+                from fangfan.policy.spark import evaluate_parts_spark
+
+                evaluated = evaluate_parts_spark(data, as_of, chosen, param_sets)
+            else:
+                evaluated = (
+                    (part, [evaluate_tables(tables, as_of=as_of, year=chosen, params=p) for p in param_sets])
+                    for part, tables in ((part, data.tables(part)) for part in data.parts)
+                )
             comparisons = []
             counts: dict[str, int] = {}
             households = 0
 
             def results_by_part():
                 nonlocal households
-                for _, tables, results in evaluate_parts(data, lambda t: run(t, params, chosen), step=step):
+                for index, (part, results) in enumerate(evaluated):
+                    if step:
+                        step(f"评估 {part.name}({index + 1}/{len(data.parts)},{part.households} 户)")
                     if shipped is not None:
-                        comparisons.append(compare_results(run(tables, shipped, chosen), results))
-                    tables.clear()
-                    households += results.height
-                    for key, n in _counts(results).items():
+                        comparisons.append(compare_results(results[1], results[0]))
+                    households += results[0].height
+                    for key, n in _counts(results[0]).items():
                         counts[key] = counts.get(key, 0) + n
-                    yield format_results(results) if out_path.suffix.lower() == ".xlsx" else results
+                    yield format_results(results[0]) if out_path.suffix.lower() == ".xlsx" else results[0]
 
             sheets: dict = {"results": results_by_part()}
             if shipped is not None:
