@@ -151,6 +151,19 @@ def evaluate_tables(
     return rules_frame(households.lazy(), param_table).select(RESULT_COLUMNS).collect(engine="streaming")
 
 
+def visit_schedule(households: pl.DataFrame, *, as_of: dt.date, params=None) -> pl.DataFrame:
+    """S1 alone, for the households table only (the workflows' due dates and overdue lists):
+    household_id, visit_interval_months, visit_due_on, visit_overdue, in the households' order,
+    by the very expressions evaluate_tables uses (rules.schedule)."""
+    from fangfan.policy.rules import elimination, schedule
+
+    params = _params(params)
+    codes = households.get_column("village_code").cast(pl.String).drop_nulls().unique().to_list()
+    lf = conform(households, TABLES["households"]).with_columns(pl.lit(as_of, dtype=pl.Date).alias("as_of"))
+    lf = with_parameters(lf.with_columns(elimination.stages()[0]), _param_table(params, codes, as_of))
+    return schedule.apply(lf).select("household_id", *schedule.COLUMNS).collect(engine=ENGINE)
+
+
 def format_results(results: pl.DataFrame) -> pl.DataFrame:
     """Typed results → all-text frame of the contract (same column order)."""
     exprs = []

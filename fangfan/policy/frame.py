@@ -296,6 +296,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("p_visits_monitored", "visits.monitored_months", "months"),
     ParamSpec("p_visits_eliminated", "visits.eliminated_months", "months"),
     ParamSpec("p_visits_lifted", "visits.lifted_months", "months"),
+    ParamSpec("p_visits_marginal", "visits.marginal_months", "months"),
 )
 PARAM_BY_COLUMN = {s.column: s for s in PARAM_SPECS}
 PARAM_BY_NAME = {s.name: s for s in PARAM_SPECS}

@@ -12,7 +12,7 @@ from fangfan.workflows.calendar import Limit
 from fangfan.workflows.errors import WorkflowError
 
 
-def _parameter_set():
+def parameter_set():
     from fangfan.policy.params import ParameterSet
 
     return ParameterSet.load()
@@ -20,7 +20,7 @@ def _parameter_set():
 
 def param(name: str, village_code: str, on: dt.date) -> Any:
     """The value of parameter `name` for a village at a date (None when the profile has none)."""
-    return _parameter_set().value(name, village_code, on)  # ParameterSet.load() is cached
+    return parameter_set().value(name, village_code, on)  # ParameterSet.load() is cached
 
 
 def _int(name: str, village_code: str, on: dt.date, default: int | None = None) -> int:

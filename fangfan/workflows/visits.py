@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import polars as pl
+
 from django.db import transaction
-from django.db.models import Q
 
 from fangfan.accounts.models import Role
 from fangfan.audit.services import audit_record
 from fangfan.common import codes as C
-from fangfan.common.dates import add_months
-from fangfan.regions.scope import in_scope, scope_queryset
+from fangfan.regions.scope import code_range_sql, in_scope, prefix_for
 from fangfan.registry.models import Household
 from fangfan.workflows import profile
 from fangfan.workflows.errors import GuardFailed, NotAllowed
@@ -34,54 +34,38 @@ def _net_income(row) -> int:
     return row.wage + row.business_income - row.business_cost + row.property_income + row.transfer_income
 
 
-def _schedule(household) -> tuple[str, dt.date | None] | None:
-    """(interval parameter kind, date the interval counts from when no visit) or None (no schedule)."""
-    if household.category and household.eliminated_on is None:
-        return "monitored", household.identified_on
-    if household.category and household.eliminated_on is not None:
-        return "eliminated", household.eliminated_on
-    if household.household_type == "lifted":
-        return "lifted", None
-    return None
+def _schedule(where: tuple[str, list], as_of: dt.date) -> pl.DataFrame:
+    """S1 for the households matching `where` (SQL on registry_household h): the policy engine's
+    one definition (rules.schedule), evaluated over the households table as a frame.
+    household_id is the 户编号."""
+    from fangfan.policy.evaluate import visit_schedule
+    from fangfan.registry import dbframes
 
-
-def last_visit_on(household) -> dt.date | None:
-    recorded = Visit.objects.filter(household=household).order_by("-visited_on").values_list(
-        "visited_on", flat=True).first()
-    dates = [d for d in (recorded, household.last_visit_on) if d]
-    return max(dates) if dates else None
+    frame = dbframes.read_tables(tables=("households",), where=where)["households"]
+    return visit_schedule(frame, as_of=as_of, params=profile.parameter_set())
 
 
 def visit_due_on(household, as_of: dt.date) -> dt.date | None:
-    """S1 due date; None when the household has no schedule."""
-    schedule = _schedule(household)
-    if schedule is None:
-        return None
-    kind, since = schedule
-    months = profile.visit_interval_months(kind, household.village_id, as_of)
-    if kind == "monitored" and household.category == "marginal":
-        # 篇十一: a marginal household's contact visits every month where the profile says so.
-        months = profile.visit_interval_months("marginal", household.village_id, as_of) or months
-    if months is None:
-        return None
-    last = last_visit_on(household)
-    base = last or since
-    if base is None:
-        return as_of  # a 脱贫户 never visited is due now
-    return add_months(base, months)
+    """S1 due date; None when the household has no schedule. Every recorded visit moves the
+    household's last_visit_on (visit_record), which S1 counts from."""
+    schedule = _schedule(("h.id = %s", [household.pk]), as_of)
+    return schedule.get_column("visit_due_on")[0] if schedule.height else None
 
 
 def visits_overdue(*, actor, as_of: dt.date) -> list[dict]:
-    """Households in the actor's scope whose S1 visit is overdue (as-of after the due date)."""
-    qs = scope_queryset(Household.objects.all(), actor, "village_id").filter(
-        ~Q(category="") | Q(household_type="lifted")
-    )
-    rows = []
-    for h in qs.iterator():
-        due = visit_due_on(h, as_of)
-        if due is not None and as_of > due:
-            rows.append({"household": h, "due_on": due, "days_over": (as_of - due).days})
-    return rows
+    """Households in the actor's scope whose S1 visit is overdue (as-of after the due date),
+    computed for the whole scope at once."""
+    prefix = prefix_for(actor)
+    if prefix is None:
+        return []
+    bounds, params = code_range_sql("h.village_code", prefix)
+    scheduled = "(h.category <> '' OR h.household_type = 'lifted')"
+    schedule = _schedule((f"{bounds} AND {scheduled}" if bounds else scheduled, params), as_of)
+    late = schedule.filter(pl.col("visit_overdue")).select("household_id", "visit_due_on")
+    due = dict(late.iter_rows())
+    found = Household.objects.filter(household_number__in=list(due)).order_by("village_id", "household_number")
+    return [{"household": h, "due_on": due[h.household_number], "days_over": (as_of - due[h.household_number]).days}
+            for h in found]
 
 
 def _sharp_fall(household, net_income: int | None, on: dt.date) -> tuple[bool, int | None]:

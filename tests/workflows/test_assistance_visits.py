@@ -1,5 +1,3 @@
-import datetime as dt
-
 import pytest
 
 from fangfan.audit.models import AuditEvent
@@ -126,3 +124,25 @@ def test_it_raises_a_case_on_a_sharp_income_fall_and_a_warning_for_a_monitored_h
     v = visits.visit_record(actor=people["village"], household=m, visited_on=D(2025, 8, 2), method="home",
                             visitors="刘干部", new_risks=["R01", "R09"])
     assert v.raised_case is None and v.warning.startswith("监测户预警: 新发现风险 住房出现安全问题")
+
+
+def test_it_gives_the_same_visit_schedule_as_the_rules_engine():
+    """S1 has one definition (fangfan.policy.rules.schedule): the workflows' due dates and the
+    evaluate/screen results agree, also where a profile sets its own marginal interval (阜南)."""
+    from fangfan.policy.evaluate import evaluate_tables
+    from fangfan.registry import dbframes
+
+    made = [
+        household(category="marginal", identified_on=D(2025, 1, 31)),
+        household(category="marginal", identified_on=D(2024, 1, 1), eliminated_on=D(2025, 2, 28)),
+        household(category="unstable", household_type="lifted", identified_on=D(2025, 2, 10)),
+        household(household_type="lifted"),
+        household(household_type="ordinary"),
+    ]
+    as_of = D(2025, 3, 10)
+    tables = dbframes.read_tables(tables=("households",))
+    results = evaluate_tables(tables, as_of=as_of)
+    by_engine = dict(results.select("household_id", "visit_due_on").iter_rows())
+    assert {h.household_number: visits.visit_due_on(h, as_of) for h in made} == by_engine
+    overdue = {r["household"].household_number for r in selectors.visits_overdue(actor=staff(FUNAN)["county"], as_of=as_of)}
+    assert overdue == set(results.filter("visit_overdue").get_column("household_id"))

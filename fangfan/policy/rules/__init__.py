@@ -86,8 +86,9 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("single_person", "lowincome", "单人保候选(重残或大病成员)", "篇六, 篇十四",
          ("low_income_class", "special_member_ids"), (), "single_person_dibao", "nonempty"),
     Rule("S1", "schedule", "回访周期与逾期", "篇八 (一), 篇十一",
-         ("monitored", "eliminated", "household_type", "last_visit_on", "identified_on", "eliminated_on", "as_of"),
-         ("p_visits_monitored", "p_visits_eliminated", "p_visits_lifted"), "visit_overdue"),
+         ("monitored", "eliminated", "category", "household_type", "last_visit_on", "identified_on", "eliminated_on",
+          "as_of"),
+         ("p_visits_monitored", "p_visits_eliminated", "p_visits_lifted", "p_visits_marginal"), "visit_overdue"),
 )
 RULES = {r.id: r for r in CATALOGUE}
 

@@ -16,7 +16,10 @@ def stages() -> tuple[tuple[pl.Expr, ...], ...]:
     c = pl.col
     lifted_unmonitored = (c("household_type") == "lifted") & c("category").is_null() & ~c("eliminated")
     interval = (
-        pl.when(c("monitored"))
+        # 篇十一: a marginal household's contact visits at its own interval where the profile sets one.
+        pl.when(c("monitored") & (c("category") == "marginal") & c("p_visits_marginal").is_not_null())
+        .then(c("p_visits_marginal"))
+        .when(c("monitored"))
         .then(c("p_visits_monitored"))
         .when(c("eliminated"))
         .then(c("p_visits_eliminated"))

@@ -22,7 +22,6 @@ from fangfan.common.tables import TABLES, TRANSFER_ITEMS, Table
 from fangfan.registry.interchange import convert as cv
 from fangfan.registry.interchange.sources import (
     ROW,
-    null_if_empty,
     RawTable,
     SourceError,
     not_a_table_reason,
