@@ -87,11 +87,39 @@ def _stored(prefix: str, as_of: dt.date) -> pl.DataFrame:
     )
 
 
+def _counties(prefix: str) -> list[str]:
+    """The county prefixes (6 digits) with households under `prefix` (itself when it is one)."""
+    if len(prefix) >= 6:
+        return [prefix]
+    sql, bounds = code_range_sql("village_code", prefix)
+    rows = fetch_frame(
+        "SELECT DISTINCT substr(village_code, 1, 6) AS county FROM registry_household" + (f" WHERE {sql}" if sql else ""),
+        bounds, {"county": pl.String},
+    )
+    return sorted(rows.get_column("county").to_list())
+
+
+def _latest_year(prefix: str) -> int | None:
+    """The latest income year of the whole scope (rules.md: the default year)."""
+    sql, bounds = code_range_sql("h.village_code", prefix)
+    rows = fetch_frame(
+        "SELECT max(i.year) AS year FROM registry_incomeyear i JOIN registry_household h ON h.id = i.household_id"
+        + (f" WHERE {sql}" if sql else ""),
+        bounds, {"year": pl.Int64},
+    )
+    return rows.get_column("year")[0] if rows.height else None
+
+
 def screening_run(
     *, actor, as_of: dt.date, year: int | None = None, region: str = "", params=None, progress: bool = False
 ) -> ScreeningSummary:
     """Evaluate every household of the region (within the actor's scope) at `as_of` and store the
-    results with the parameter versions used."""
+    results with the parameter versions used.
+
+    A scope of several counties (a city, a province, the nation) is screened county by county,
+    each in its own transaction: memory is that of the largest county, and a run stopped half
+    way keeps whole counties (running it again completes it and changes nothing else). The
+    default income year is the latest of the whole scope, as for one evaluation of all of it."""
     started = time.perf_counter()
     if params is None:
         from fangfan.policy.params import ParameterSet
@@ -100,19 +128,36 @@ def screening_run(
     prefix = _region_prefix(actor, region)
     bar = Progress(enabled=progress)
     summary = ScreeningSummary(as_of=as_of)
-    with bar.step("读取户档案"):
+    if year is None:
+        year = _latest_year(prefix)
+    run: list[ScreeningRun] = []  # created with the first change
+    counties = _counties(prefix)
+    for index, county in enumerate(counties):
+        label = f"{county}({index + 1}/{len(counties)})" if len(counties) > 1 else ""
+        _screen_part(actor=actor, as_of=as_of, year=year, prefix=county if len(counties) > 1 else prefix,
+                     params=params, bar=bar, summary=summary, run=run, label=label, scope=prefix)
+    if run:
+        run[0].summary = {"households": summary.households, "created": summary.created, "updated": summary.updated}
+        run[0].save(update_fields=["summary"])
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _screen_part(*, actor, as_of, year, prefix, params, bar, summary: ScreeningSummary, run: list, label: str,
+                 scope: str) -> None:
+    """Evaluate and store one county (or the whole scope when it is within one county)."""
+    with bar.step(f"读取户档案 {label}".strip()):
         tables = dbframes.read_tables(prefix)
     if tables["households"].height == 0:
-        summary.seconds = time.perf_counter() - started
-        return summary
-    with bar.step(f"评估 {tables['households'].height} 户"):
+        return
+    with bar.step(f"评估 {tables['households'].height} 户 {label}".strip()):
         results = evaluate_tables(tables, as_of=as_of, year=year, params=params)
-    summary.households = results.height
-    summary.counts = {
-        "candidate_category": dict(results.group_by("candidate_category").len().iter_rows()),
-        "warning_color": dict(results.group_by("warning_color").len().iter_rows()),
-        "low_income_class": dict(results.group_by("low_income_class").len().iter_rows()),
-    }
+    tables.clear()
+    summary.households += results.height
+    for column in ("candidate_category", "warning_color", "low_income_class"):
+        counts = summary.counts.setdefault(column, {})
+        for value, n in results.group_by(column).len().iter_rows():
+            counts[value] = counts.get(value, 0) + n
     with transaction.atomic():
         sql, bounds = code_range_sql("village_code", prefix)
         pks = fetch_frame(
@@ -133,31 +178,34 @@ def screening_run(
         )
         old = _stored(prefix, as_of)
         compare = ["parameters_id", *RESULT_FIELDS]
-        inserts, updates, summary.unchanged = diff_frames(new, old, ["household_id"], compare)
-        summary.created, summary.updated = inserts.height, updates.height
-        if summary.changed:
-            run = ScreeningRun.objects.create(
-                actor_name=getattr(actor, "username", "system"), as_of=as_of, year=year, region_prefix=prefix,
-                summary={"households": summary.households, "created": summary.created, "updated": summary.updated},
+        inserts, updates, unchanged = diff_frames(new, old, ["household_id"], compare)
+        summary.unchanged += unchanged
+        summary.created += inserts.height
+        summary.updated += updates.height
+        if inserts.height == 0 and updates.height == 0:
+            return
+        if not run:
+            run.append(ScreeningRun.objects.create(
+                actor_name=getattr(actor, "username", "system"), as_of=as_of, year=year, region_prefix=scope,
+                summary={},
+            ))
+            summary.run_id = run[0].pk
+        run_id = run[0].pk
+        with bar.step(f"写入结果 {inserts.height} 新增 / {updates.height} 修改 {label}".strip()):
+            bulk_insert(
+                "screening_screeningresult",
+                inserts.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(run_id, dtype=pl.Int64).alias("run_id")),
             )
-            summary.run_id = run.pk
-            with bar.step(f"写入结果 {inserts.height} 新增 / {updates.height} 修改"):
-                bulk_insert(
-                    "screening_screeningresult",
-                    inserts.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(run.pk, dtype=pl.Int64).alias("run_id")),
-                )
-                update_rows(
-                    "screening_screeningresult",
-                    updates.select([*compare, pl.lit(run.pk, dtype=pl.Int64).alias("run_id"), "id"]),
-                )
-            audit_record(
-                actor=actor,
-                action="screening.run",
-                object_type="screening_run",
-                object_key=str(run.pk),
-                region_code=prefix,
-                after={"as_of": as_of.isoformat(), "households": summary.households,
-                       "created": summary.created, "updated": summary.updated},
+            update_rows(
+                "screening_screeningresult",
+                updates.select([*compare, pl.lit(run_id, dtype=pl.Int64).alias("run_id"), "id"]),
             )
-    summary.seconds = time.perf_counter() - started
-    return summary
+        audit_record(
+            actor=actor,
+            action="screening.run",
+            object_type="screening_run",
+            object_key=str(run_id),
+            region_code=prefix,
+            after={"as_of": as_of.isoformat(), "households": results.height,
+                   "created": inserts.height, "updated": updates.height},
+        )

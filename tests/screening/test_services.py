@@ -73,3 +73,34 @@ def test_it_evaluates_a_single_household_from_the_database_like_the_batch(import
     assert one["per_capita_income"] == stored.per_capita_income
     assert one["explanation"] == stored.explanation
     assert Member.objects.filter(household__household_number="E002").count() == one["household_size"]
+
+
+def test_it_screens_a_province_county_by_county_like_all_at_once(tmp_path):
+    """A scope of several counties is screened one county at a time (bounded memory); the stored
+    results are those of one evaluation of the whole scope, for the scope's latest income year."""
+    import polars as pl
+
+    from fangfan.policy.evaluate import evaluate_tables
+    from fangfan.registry import dbframes
+    from fangfan.registry.interchange.write import write_tables
+    from fangfan.registry.synthetic import generate_county
+
+    for code, seed in (("341225", 1), ("341222", 2)):
+        tables = dict(generate_county(code, 60, seed).tables)
+        if code == "341222":  # this county has only the older year: it must still be screened for 2025
+            tables["incomes"] = tables["incomes"].filter(pl.col("year") < 2025)
+        write_tables(tables, tmp_path / code, "csv")
+        registry_import(actor=None, path=tmp_path / code)
+    province = UserFactory(username="prov", role="province", region_code="340000000000")
+
+    summary = screening_run(actor=province, as_of=AS_OF)
+
+    assert (summary.households, summary.created) == (120, 120)
+    expected = evaluate_tables(dbframes.read_tables("34"), as_of=AS_OF)
+    stored = dict(ScreeningResult.objects.filter(as_of=AS_OF).values_list("household__household_number", "year"))
+    assert set(stored.values()) == {2025} and set(stored) == set(expected["household_id"])
+    colours = dict(ScreeningResult.objects.values_list("household__household_number", "warning_color"))
+    assert colours == {h: c or "" for h, c in expected.select("household_id", "warning_color").iter_rows()}
+    assert ScreeningRun.objects.get().summary["households"] == 120
+    again = screening_run(actor=province, as_of=AS_OF)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 120)
