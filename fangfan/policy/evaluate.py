@@ -164,6 +164,20 @@ def visit_schedule(households: pl.DataFrame, *, as_of: dt.date, params=None) -> 
     return schedule.apply(lf).select("household_id", *schedule.COLUMNS).collect(engine=ENGINE)
 
 
+def income_fall(
+    *, net_income: int, previous_year: dict, village_code: str, on: dt.date, params=None
+) -> tuple[bool, int]:
+    """(sharp fall?, previous net income) for a net income estimated now (a visit) against a
+    stored income year (its I1 fields in fen): rules I1 and M2(b) themselves, on one row."""
+    from fangfan.policy.rules import income, monitoring
+
+    table = _param_table(_params(params), [village_code], on).frame.select("p_drop_ratio")
+    row = pl.DataFrame([previous_year]).select(income.net_income().cast(pl.Int64).alias("prev_net_income"))
+    frame = row.with_columns(pl.lit(net_income, dtype=pl.Int64).alias("net_income"), table.get_column("p_drop_ratio"))
+    fell, before = frame.select(monitoring.income_drop().alias("fell"), "prev_net_income").row(0)
+    return bool(fell), int(before)
+
+
 def format_results(results: pl.DataFrame) -> pl.DataFrame:
     """Typed results → all-text frame of the contract (same column order)."""
     exprs = []

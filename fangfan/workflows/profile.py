@@ -60,14 +60,6 @@ def identification_limit(village_code: str, on: dt.date) -> Limit:
     return Limit(int(value.days), str(value.kind))
 
 
-def income_drop_ratio(village_code: str, on: dt.date):
-    """hardship.income_drop_ratio as a Decimal (money stays exact)."""
-    from decimal import Decimal
-
-    value = param("hardship.income_drop_ratio", village_code, on)
-    return Decimal(str(value if value is not None else "0.5"))
-
-
 def visit_interval_months(kind: str, village_code: str, on: dt.date) -> int | None:
     """visits.<kind>_months (monitored / eliminated / lifted / marginal); None when not set."""
     value = param(f"visits.{kind}_months", village_code, on)

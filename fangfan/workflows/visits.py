@@ -9,7 +9,6 @@ open is not duplicated: the warning names it."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import polars as pl
 
@@ -27,11 +26,6 @@ from fangfan.workflows.models import Case, Visit
 
 WRITER_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR})
 METHOD_LOOKUP = {**{k: k for k in Visit.Method.values}, **{label: k for k, label in Visit.Method.choices}}
-
-
-def _net_income(row) -> int:
-    """rules.md I1 in fen."""
-    return row.wage + row.business_income - row.business_cost + row.property_income + row.transfer_income
 
 
 def _schedule(where: tuple[str, list], as_of: dt.date) -> pl.DataFrame:
@@ -69,15 +63,19 @@ def visits_overdue(*, actor, as_of: dt.date) -> list[dict]:
 
 
 def _sharp_fall(household, net_income: int | None, on: dt.date) -> tuple[bool, int | None]:
+    """The visit's estimate against the latest stored year before the visit's (rules I1, M2(b))."""
     if net_income is None:
         return False, None
     previous = household.incomes.filter(year__lt=on.year).order_by("-year").first()
     if previous is None:
         return False, None
-    before = _net_income(previous)
-    ratio = profile.income_drop_ratio(household.village_id, on)
-    # Exact: compare in Decimal fen, never floats.
-    return Decimal(net_income) < (Decimal(1) - ratio) * Decimal(before), before
+    from fangfan.policy.evaluate import income_fall
+
+    fields = ("wage", "business_income", "business_cost", "property_income", "transfer_income")
+    return income_fall(
+        net_income=net_income, previous_year={f: getattr(previous, f) for f in fields},
+        village_code=household.village_id, on=on, params=profile.parameter_set(),
+    )
 
 
 def visit_record(

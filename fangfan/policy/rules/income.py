@@ -28,13 +28,18 @@ _DIBAO_EXCLUDED = (
 )
 
 
+def net_income() -> pl.Expr:
+    """I1: 纯收入 = 工资性 + 生产经营性(收入 − 费用) + 财产性 + 转移性 (fen)."""
+    c = pl.col
+    return c("wage") + (c("business_income") - c("business_cost")) + c("property_income") + c("transfer_income")
+
+
 @functools.cache
 def stages() -> tuple[tuple[pl.Expr, ...], ...]:
     """The family's columns as with_columns stages (each reads the ones before); built once."""
     c = pl.col
-    net = c("wage") + (c("business_income") - c("business_cost")) + c("property_income") + c("transfer_income")
     accounts = (
-        net.alias("net_income"),
+        net_income().alias("net_income"),
         (c("compliant_oop") + c("education_expense") + c("other_rigid_expense")).alias("rigid_expense"),
     )
     # I4 in millionths of a fen: the employment cost deduction (rate × wage) may not be a

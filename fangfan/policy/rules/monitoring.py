@@ -70,20 +70,26 @@ def apply(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = 
     return lf
 
 
+def income_drop() -> pl.Expr:
+    """M2(b): net income below (1 − hardship.income_drop_ratio) × the previous year's (ratio in ppm,
+    money in fen: exact). Also what a visit's estimate is checked against (workflows)."""
+    c = pl.col
+    return (
+        c("prev_net_income").is_not_null() & (c("net_income") * PPM < (PPM - c("p_drop_ratio")) * c("prev_net_income"))
+    ).fill_null(False)
+
+
 @functools.cache
 def stages(negative_items: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[pl.Expr, ...], ...]:
     """The family's columns as with_columns stages (each reads the ones before); built once per
     set of negative-list item definitions."""
     c = pl.col
-    has_prev = c("prev_net_income").is_not_null()
     # M2(a) base: previous-year net income, or the current year's when there is no previous row.
     base = pl.coalesce(c("prev_net_income"), c("net_income"))
     lines = (
         (c("per_capita_income") < c("p_income_line")).fill_null(False).alias("below_line"),
         (c("rigid_expense") * PPM > c("p_rigid_ratio") * base).fill_null(False).alias("hardship_rigid"),
-        (has_prev & (c("net_income") * PPM < (PPM - c("p_drop_ratio")) * c("prev_net_income")))
-        .fill_null(False)
-        .alias("hardship_drop"),
+        income_drop().alias("hardship_drop"),
         (c("all_no_labor") & (c("household_size") > 0)).alias("whole_household_no_labor"),
     )
     hardship = ((c("hardship_rigid") | c("hardship_drop")).alias("hardship"),)
