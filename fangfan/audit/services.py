@@ -4,12 +4,19 @@ from __future__ import annotations
 from typing import Any
 
 from fangfan.audit.models import AuditEvent
+from fangfan.regions.codes import full_code
 
 
 def _actor_name(actor) -> str:
     if actor is None:
         return "system"
     return getattr(actor, "username", str(actor))
+
+
+def _region(code: str) -> str:
+    """Events name a region by its 12-digit code; a prefix ("341225") becomes the region's code
+    ("341225000000"), so range queries by scope treat every event alike."""
+    return full_code(code) if code and len(code) < 12 and code.isdigit() else code
 
 
 def audit_record(
@@ -32,7 +39,7 @@ def audit_record(
         object_type=object_type,
         object_key=str(object_key),
         household_key=household_key,
-        region_code=region_code,
+        region_code=_region(region_code),
         before=before,
         after=after,
         comment=comment,
@@ -44,6 +51,9 @@ def audit_bulk(*, actor, rows: list[dict[str, Any]], batch: str = "", batch_size
     """Many audit rows at once (imports, screening), same transaction as the data."""
     name = _actor_name(actor)
     actor_obj = actor if getattr(actor, "pk", None) else None
-    events = [AuditEvent(actor=actor_obj, actor_name=name, batch=batch, **row) for row in rows]
+    events = [
+        AuditEvent(actor=actor_obj, actor_name=name, batch=batch, **{**row, "region_code": _region(row.get("region_code", ""))})
+        for row in rows
+    ]
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     return len(events)
