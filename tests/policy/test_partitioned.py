@@ -137,3 +137,17 @@ def test_it_refuses_more_rows_than_a_worksheet_holds(tmp_path, counties, monkeyp
 
     sheet = openpyxl.load_workbook(out, read_only=True)["results"]
     assert sheet.max_row == 301  # the header and 300 households
+
+
+def test_it_says_where_it_cannot_write_instead_of_a_traceback(tmp_path, counties, monkeypatch):
+    import tempfile
+
+    parts, _ = _write(counties, tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refuse)
+    with pytest.raises(CommandError, match="无法写入"):
+        call_command("evaluate", str(parts), "--as-of", "2026-05-01", "--out", str(tmp_path / "r.csv"), verbosity=0)
+    assert not (tmp_path / "r.csv").exists()

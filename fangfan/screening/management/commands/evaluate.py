@@ -151,9 +151,13 @@ class Command(BaseCommand):
 
         folders = partition_folders(path)
         if folders:
-            self._partitioned(
-                folders, out_path, engine, as_of_date, params, shipped if compare else None, year, progress, verbosity
-            )
+            try:
+                self._partitioned(
+                    folders, out_path, engine, as_of_date, params, shipped if compare else None, year, progress,
+                    verbosity,
+                )
+            except OSError as exc:  # the spill or the output could not be written: say where, no traceback
+                raise CommandError(f"无法写入 {exc.filename or out_path.parent}: {exc.strerror or exc}") from None
             return
 
         from fangfan.registry.interchange.read import read_interchange
@@ -180,7 +184,10 @@ class Command(BaseCommand):
             sheets["compare"] = comparison.by_area
             sheets["transitions"] = comparison.transitions
         with progress.step("写出"):
-            _write_atomic(out_path, sheets)
+            try:
+                _write_atomic(out_path, sheets)
+            except OSError as exc:
+                raise CommandError(f"无法写入 {exc.filename or out_path}: {exc.strerror or exc}") from None
         if verbosity:
             self._summary(_counts(results), results.height, out_path, comparison)
 
