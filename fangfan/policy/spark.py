@@ -215,12 +215,12 @@ def evaluate_spark(
 
 
 def part_readers(spark: "SparkSession | None" = None):
-    """(read_all, repeated) for fangfan.policy.partitioned.read_partitions: every part is read
+    """(read_all, repeated) for fangfan.registry.interchange.parts.read_partitions: every part is read
     and validated by a Spark task (so reading is distributed, one task per part), and keys
     found in several parts are found by a Spark groupBy over the spilled key files. The spill
     folder must be reachable from every worker (local disk in local mode; a shared file
     system on a cluster)."""
-    from fangfan.policy.partitioned import read_part
+    from fangfan.registry.interchange.parts import read_part
 
     spark = spark or local_session()
 
@@ -252,7 +252,7 @@ def evaluate_parts_spark(data, as_of: dt.date, year: int | None, param_sets: lis
     tables, once per parameter set), then yield (part, [results per parameter set]) in part
     order from the result files the tasks wrote."""
     from fangfan.policy.evaluate import evaluate_tables
-    from fangfan.policy.partitioned import read_spilled
+    from fangfan.registry.interchange.parts import read_spilled
 
     spark = spark or local_session()
 

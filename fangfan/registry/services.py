@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from fangfan.regions import codes as region_codes
 from fangfan.regions.models import Region
 from fangfan.registry import dbframes
 from fangfan.registry.bulk import bulk_insert, diff_frames, fetch_frame, now_utc, update_rows
+from fangfan.registry.interchange.parts import partition_folders, read_partitions
 from fangfan.registry.interchange.read import Problem, ReadResult, read_interchange
 from fangfan.registry.models import ImportBatch, ImportSnapshot
 from fangfan.registry.progress import Progress
@@ -355,20 +357,108 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
     Households are matched by 户编号, members by 证件号码, income rows by (户编号, 年度), measures by
     (户编号, 措施类别, 开始日期). New rows are created, changed rows updated with their before/after
     recorded, unchanged rows left alone — so re-importing the same files changes nothing. Any
-    problem in the files (or against the database) rejects the whole import."""
+    problem in the files (or against the database) rejects the whole import.
+
+    PATH may also be a folder of interchange folders (a city's or a province's counties): every
+    part is read and validated first (keys checked across parts), then the parts are compared
+    with the database and written one after the other in ONE transaction, so memory is that of
+    one part and the import is still all or nothing."""
     started = time.perf_counter()
     path = Path(path)
     batch = uuid.uuid4().hex[:12]
     bar = Progress(enabled=progress)
-    with bar.step("读取并校验文件"):
-        result = read_interchange(path, progress=progress)
-    if not result.ok:
-        raise ImportRejected(result.problems)
     summary = ImportSummary(batch=batch, source=str(path), check_only=check_only)
-    summary.rows_read = {name: frame.height for name, frame in result.tables.items()}
+    folders = partition_folders(path)
+    if folders:
+        _import_parts(actor=actor, path=path, folders=folders, summary=summary, bar=bar)
+    else:
+        with bar.step("读取并校验文件"):
+            result = read_interchange(path, progress=progress)
+        if not result.ok:
+            raise ImportRejected(result.problems)
+        with _import_transaction(actor=actor, path=path, summary=summary) as write:
+            write(result, bar)
+    summary.seconds = time.perf_counter() - started
+    bar.done(summary)
+    return summary
+
+
+def _import_parts(*, actor, path: Path, folders: list[Path], summary: ImportSummary, bar: Progress) -> None:
+    with bar.step(f"读取并校验 {len(folders)} 个部分"):
+        data = read_partitions(folders, step=bar.update if bar.enabled else None)
+    with data:
+        if not data.ok:
+            raise ImportRejected(data.problems)
+        problems: list[Problem] = []
+        with _import_transaction(actor=actor, path=path, summary=summary) as write:
+            for part in data.parts:
+                result = ReadResult(tables=data.tables(part), sources=part.labels, extra_columns=part.extra_columns)
+                with bar.step(f"导入 {part.name}({part.households} 户)"):
+                    try:
+                        # After a part with problems the others are only checked, to list every problem.
+                        write(result, bar, check_only=bool(problems))
+                    except ImportRejected as exc:
+                        problems.extend(exc.problems)
+            if problems:
+                raise ImportRejected(problems)  # rolls back the parts written before
+
+
+@contextmanager
+def _import_transaction(*, actor, path: Path, summary: ImportSummary):
+    """The import's transaction (none for --check): yields write(result, bar, check_only=False),
+    which compares one set of tables with the database and writes it; the ImportBatch row and
+    the batch's audit row close it."""
+    digests: dict = {}  # table → sha256 over its snapshot blobs, in order, across writes
+    villages: set[str] = set()
+
+    def write(result: ReadResult, bar: Progress, check_only: bool = False) -> None:
+        plans, region_rows = _compare(result, summary, bar)
+        villages.update(result.tables["households"]["village_code"].to_list())
+        if summary.check_only or check_only:
+            known = set(Region.objects.filter(code__in=[r.code for r in region_rows]).values_list("code", flat=True))
+            summary.regions_created += sum(1 for r in region_rows if r.code not in known)
+            return
+        # The snapshot blobs are encoded in a thread while the database stores the rows.
+        snapshots = _SNAPSHOT_POOL.submit(_snapshot_blobs, _snapshot_frames(plans))
+        with bar.step("写入行政区划"):
+            summary.regions_created += _ensure_regions(region_rows, actor, summary.batch)
+        _apply(plans, actor=actor, batch=summary.batch, bar=bar)
+        with bar.step("保存新建户的建档快照"):
+            _store_snapshots(import_batch, snapshots.result(), digests)
+
+    if summary.check_only:
+        yield write
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A bulk load need not wait for its WAL flush: a crash in that instant loses the
+            # import as a whole (never half of it), and the same files can simply be imported again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        import_batch = ImportBatch.objects.create(
+            batch=summary.batch, actor_name=getattr(actor, "username", "system"), source=str(path)
+        )
+        yield write
+        import_batch.summary = summary.as_dict()
+        import_batch.save(update_fields=["summary"])
+        if summary.changed:  # an import that changes nothing leaves only its ImportBatch row
+            audit_record(
+                actor=actor, action="registry.import", object_type="import_batch", object_key=summary.batch,
+                region_code=_common_county(villages),
+                after={"source": str(path), "created": summary.created, "updated": summary.updated,
+                       "regions_created": summary.regions_created,
+                       "snapshot_sha256": {table: digest.hexdigest() for table, digest in digests.items()}},
+                batch=summary.batch,
+            )
+
+
+def _compare(result: ReadResult, summary: ImportSummary, bar: Progress) -> tuple[dict[str, TablePlan], list[Region]]:
+    """The plans (inserts, updates) of one set of tables against the database, counted into the
+    summary; database-level problems reject it."""
+    for name, frame in result.tables.items():
+        summary.rows_read[name] = summary.rows_read.get(name, 0) + frame.height
     household_numbers = result.tables["households"]["household_id"].to_list()
     member_ids = result.tables["members"]["id_number"].to_list()
-
     with bar.step("与库中数据比对"):
         new_frames = {t.name: _new_frame(t, result) for t in (HOUSEHOLDS, MEMBERS, INCOMES, MEASURES) if t.name in result.tables}
         old_members = _existing(MEMBERS, household_numbers, member_ids)
@@ -387,44 +477,11 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
                 ["household_number", "measure_code", "started_on"],
             )
     for name, plan in plans.items():
-        summary.created[name] = plan.inserts.height
-        summary.updated[name] = plan.updates.height
-        summary.unchanged[name] = plan.unchanged
+        summary.created[name] = summary.created.get(name, 0) + plan.inserts.height
+        summary.updated[name] = summary.updated.get(name, 0) + plan.updates.height
+        summary.unchanged[name] = summary.unchanged.get(name, 0) + plan.unchanged
     village_codes = set(result.tables["households"]["village_code"].to_list())
-    region_rows = _region_rows(set(village_codes), result.tables.get("villages"))
-    if check_only:
-        known = set(Region.objects.filter(code__in=[r.code for r in region_rows]).values_list("code", flat=True))
-        summary.regions_created = sum(1 for r in region_rows if r.code not in known)
-        summary.seconds = time.perf_counter() - started
-        return summary
-
-    # The snapshot blobs are encoded in a thread while the database stores the rows.
-    snapshots = _SNAPSHOT_POOL.submit(_snapshot_blobs, _snapshot_frames(plans))
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A bulk load need not wait for its WAL flush: a crash in that instant loses the
-            # import as a whole (never half of it), and the same files can simply be imported again.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        with bar.step("写入行政区划"):
-            summary.regions_created = _ensure_regions(region_rows, actor, batch)
-        import_batch = ImportBatch.objects.create(
-            batch=batch, actor_name=getattr(actor, "username", "system"), source=str(path), summary=summary.as_dict()
-        )
-        _apply(plans, actor=actor, batch=batch, bar=bar)
-        with bar.step("保存新建户的建档快照"):
-            digests = _store_snapshots(import_batch, snapshots.result())
-        if summary.changed:  # an import that changes nothing leaves only its ImportBatch row
-            audit_record(
-                actor=actor, action="registry.import", object_type="import_batch", object_key=batch,
-                region_code=_common_county(village_codes),
-                after={"source": str(path), "created": summary.created, "updated": summary.updated,
-                       "regions_created": summary.regions_created, "snapshot_sha256": digests},
-                batch=batch,
-            )
-    summary.seconds = time.perf_counter() - started
-    bar.done(summary)
-    return summary
+    return plans, _region_rows(village_codes, result.tables.get("villages"))
 
 
 # object type and key of each table's history rows
@@ -524,9 +581,8 @@ def _snapshot_blobs(frames: dict[str, pl.DataFrame]) -> list[_Blob]:
     return blobs
 
 
-def _store_snapshots(import_batch: ImportBatch, blobs: list[_Blob]) -> dict[str, str]:
-    """Save the blobs; return the sha256 of each table's blobs in order (for the audit row)."""
-    digests: dict[str, hashlib._Hash] = {}
+def _store_snapshots(import_batch: ImportBatch, blobs: list[_Blob], digests: dict) -> None:
+    """Save the blobs; feed each table's running sha256 (for the batch's audit row)."""
     rows = []
     for blob in blobs:
         digests.setdefault(blob.table, hashlib.sha256()).update(blob.data)
@@ -535,7 +591,6 @@ def _store_snapshots(import_batch: ImportBatch, blobs: list[_Blob]) -> dict[str,
             rows=blob.rows, sha256=hashlib.sha256(blob.data).hexdigest(), data=blob.data,
         ))
     ImportSnapshot.objects.bulk_create(rows, batch_size=50)
-    return {table: digest.hexdigest() for table, digest in digests.items()}
 
 
 _SNAPSHOT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-snapshot")

@@ -184,7 +184,7 @@ def test_it_reads_validates_and_evaluates_each_county_folder_in_a_spark_task(spa
 
 @pytest.mark.slow
 def test_it_finds_an_id_in_two_county_folders_with_spark_as_locally(spark, tmp_path):
-    from fangfan.policy.partitioned import partition_folders, read_partitions
+    from fangfan.registry.interchange.parts import partition_folders, read_partitions
     from fangfan.policy.spark import part_readers
 
     root, _ = _county_folders(tmp_path, duplicate_id=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -249,3 +250,55 @@ def test_the_import_command_checks_without_writing_and_fails_clearly_on_bad_inpu
     err = capsys.readouterr().err
     assert "341225********3013" in err and "341225196805123013" not in err  # masked in the problem list
     assert Household.objects.count() == 0
+
+
+def _county_parts(tmp_path: Path, households: int = 40) -> tuple[Path, dict]:
+    """Two generated counties as a folder of county folders."""
+    from fangfan.registry.interchange.write import write_tables
+    from fangfan.registry.synthetic import generate_county
+
+    root = tmp_path / "province"
+    generated = {}
+    for code, seed in (("341225", 1), ("341222", 2)):
+        generated[code] = dict(generate_county(code, households, seed).tables)
+        write_tables(generated[code], root / f"county_{code}", "csv")
+    return root, generated
+
+
+def test_it_imports_a_folder_of_county_folders_in_one_batch(tmp_path):
+    root, generated = _county_parts(tmp_path)
+    checked = registry_import(actor=None, path=root, check_only=True)
+    assert checked.created["households"] == 80 and counts() == (0, 0, 0, 0, 0)
+
+    summary = registry_import(actor=None, path=root)
+
+    assert summary.created["households"] == 80
+    assert summary.created["members"] == sum(g["members"].height for g in generated.values()) == Member.objects.count()
+    assert Household.objects.filter(village__code__startswith="341222").count() == 40
+    event = AuditEvent.objects.get()
+    assert event.action == "registry.import" and event.region_code == ""  # two counties
+    assert set(event.after["snapshot_sha256"]) == {"households", "members", "incomes", "measures"}
+    before = counts()
+    again = registry_import(actor=None, path=root)
+    assert not again.changed and counts() == before
+
+
+def test_it_rejects_a_folder_of_county_folders_whole_when_one_part_clashes_with_the_database(tmp_path):
+    from fangfan.registry.interchange.write import write_tables
+
+    registry_import(actor=None, path=copy_examples(tmp_path))  # E001's head is 341225196805123011
+    root, generated = _county_parts(tmp_path)
+    # The second part (in file order) gives one of its members that ID, registered in E001.
+    members = generated["341225"]["members"].with_columns(
+        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("341225196805123011")).otherwise(pl.col("id_number"))
+        .alias("id_number")
+    )
+    write_tables({**generated["341225"], "members": members}, root / "county_341225", "csv")
+    before = counts()
+
+    with pytest.raises(ImportRejected) as rejected:
+        registry_import(actor=None, path=root)
+
+    assert counts() == before  # the first county, written before the clash was found, is rolled back
+    assert [p.file for p in rejected.value.problems] == ["county_341225/members.csv"]
+    assert "已登记在户 E001" in rejected.value.problems[0].reason

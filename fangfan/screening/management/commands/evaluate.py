@@ -137,7 +137,7 @@ class Command(BaseCommand):
         if engine == "spark" and importlib.util.find_spec("fangfan.policy.spark") is None:
             raise CommandError("spark engine not available yet")
 
-        from fangfan.policy.partitioned import partition_folders
+        from fangfan.registry.interchange.parts import partition_folders
 
         if engine == "spark":
             from fangfan.policy.spark import evaluate_spark
@@ -198,10 +198,10 @@ class Command(BaseCommand):
 
     def _partitioned(self, folders, out_path: Path, engine, as_of, params, shipped, year, progress, verbosity) -> None:
         """A folder of interchange folders: validated part by part, then evaluated part by part
-        with the results appended to the output (fangfan.policy.partitioned). With Spark every
+        with the results appended to the output (fangfan.registry.interchange.parts). With Spark every
         part is read, validated and evaluated by a task of its own."""
         from fangfan.policy.evaluate import evaluate_tables, format_results
-        from fangfan.policy.partitioned import read_partitions
+        from fangfan.registry.interchange.parts import read_partitions
         from fangfan.policy.whatif import compare as compare_results
         from fangfan.policy.whatif import merge
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from django.core.management import CommandError, call_command
 
-from fangfan.policy.partitioned import partition_folders, read_partitions
+from fangfan.registry.interchange.parts import partition_folders, read_partitions
 from fangfan.registry.interchange.read import read_interchange
 from fangfan.registry.interchange.write import write_tables
 from fangfan.registry.synthetic import generate_county

@@ -1,5 +1,6 @@
-"""Evaluating inputs larger than memory: a folder of interchange folders (one per county, as a
-city, province or national export comes), read and evaluated part by part.
+"""Inputs larger than memory: a folder of interchange folders (one per county, as a city,
+province or national export comes), read part by part — for `fangfan evaluate` and
+`fangfan import` alike.
 
 Each part is read and validated on its own (the reader's every rule), then spilled to compact
 Arrow files, so only one part's tables are ever held. What a single folder would check across
@@ -11,7 +12,7 @@ themselves are spilled to Parquet; an ID is an 8-byte integer there): 2.9 GiB at
 
 With the Spark engine (fangfan.policy.spark.part_readers / evaluate_parts_spark) each part is
 read, validated and evaluated by a Spark task, and the keys are checked by a Spark groupBy:
-the same functions, distributed. No Django here: the command (fangfan evaluate) calls it.
+the same functions, distributed. No Django here: the commands call it.
 """
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ class Part:
     latest_year: int | None
     problems: list[Problem] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # table → "part/file" as problems name it
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)  # the reader's, by table
 
 
 @dataclass
@@ -105,12 +107,11 @@ KEY_FILES = {"households": ("household_id", "keys_households.parquet"), "members
 def read_part(index: int, folder: str | Path, spill: str | Path) -> Part:
     """Read and validate one part; spill its keys (always) and its tables (when valid) under
     spill/<index>. Plain data in and out: it runs in this process or on a Spark worker."""
-    from fangfan.policy.frame import latest_year
-
     folder = Path(folder)
     read = read_interchange(folder)
     problems = [replace(p, file=f"{folder.name}/{p.file}") for p in read.problems]
     labels = {name: f"{folder.name}/{label}" for name, label in read.sources.items()}
+    extra_columns = dict(read.extra_columns)
     tables = read.tables
     del read
     target = Path(spill) / f"{index:05d}"
@@ -119,7 +120,10 @@ def read_part(index: int, folder: str | Path, spill: str | Path) -> Part:
         if table in tables:
             _keys(tables[table], key, index).write_parquet(target / file)
     households = tables["households"].height if "households" in tables else 0
-    part = Part(index, folder.name, target, households, latest_year(tables), problems, labels)
+    incomes = tables.get("incomes")
+    latest = incomes.get_column("year").max() if incomes is not None and incomes.height else None
+    part = Part(index, folder.name, target, households, None if latest is None else int(latest), problems, labels,
+                extra_columns)
     if not problems:
         for name, frame in tables.items():
             frame.write_ipc(target / f"{name}.arrow", compression="lz4")
