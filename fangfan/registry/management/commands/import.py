@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "导入户表/人表/收支表/帮扶措施/村表 (CSV 文件夹或 XLSX 工作簿); 有任何问题则全部不写入"
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="CSV 文件夹或 .xlsx 工作簿")
+        parser.add_argument("path", help="CSV 文件夹、.xlsx 工作簿,或以县为单位的子文件夹所在的文件夹")
         parser.add_argument("--check", action="store_true", help="只校验并报告,不写入")
         parser.add_argument("--as", dest="username", help="以该用户身份导入(记入变更记录)")
 

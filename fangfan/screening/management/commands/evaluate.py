@@ -98,7 +98,7 @@ class Command(BaseCommand):
     help = "按 rules.md 评估互换文件中的每一户(收入核算、监测类别、风险消除、预警、低收入类别、回访),输出一户一行"
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="CSV 文件夹或 .xlsx 工作簿")
+        parser.add_argument("path", help="CSV 文件夹、.xlsx 工作簿,或以县为单位的子文件夹所在的文件夹")
         parser.add_argument("--as-of", dest="as_of", required=True, help="评估日期 YYYY-MM-DD")
         parser.add_argument("--year", type=int, default=None, help="收入年度(默认:文件中最近的年度)")
         parser.add_argument("--out", required=True, help="输出文件 .csv 或 .xlsx")
