@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 from django.db.models import Exists, OuterRef, Q
 
 from fangfan.accounts.models import Role
@@ -21,7 +22,7 @@ from fangfan.common import codes as C
 from fangfan.regions.scope import in_scope, scope_queryset
 from fangfan.registry.models import Household, Measure
 from fangfan.workflows import profile
-from fangfan.workflows.errors import GuardFailed, NotAllowed
+from fangfan.workflows.errors import ConcurrentEditError, GuardFailed, NotAllowed
 from fangfan.workflows.households import split_codes
 from fangfan.workflows.models import AssistancePlan, Case, Contact
 
@@ -124,13 +125,21 @@ def measure_add(
     return measure
 
 
-def measure_status_set(*, actor, measure: Measure, status: str, comment: str = "") -> Measure:
+def measure_status_set(
+    *, actor, measure: Measure, status: str, comment: str = "", expected_status: str | None = None
+) -> Measure:
+    """Set a measure's status. `expected_status` is the status the user saw (a form sends it):
+    when someone changed it meanwhile, the change is refused instead of silently overwriting."""
     _check_writer(actor, measure.household)
     if status not in C.MEASURE_STATUS.codes:
         raise GuardFailed(f"措施状态须为 {', '.join(C.MEASURE_STATUS.codes)}")
     with transaction.atomic():
         before = Measure.objects.select_for_update().get(pk=measure.pk).status
-        Measure.objects.filter(pk=measure.pk).update(status=status)
+        if expected_status is not None and before != expected_status:
+            raise ConcurrentEditError(
+                f"措施状态已被他人改为「{C.MEASURE_STATUS.label(before)}」,请刷新后再改"
+            )
+        Measure.objects.filter(pk=measure.pk).update(status=status, updated_at=timezone.now())
         audit_record(
             actor=actor, action="measure.status", object_type="measure", object_key=str(measure.pk),
             before={"status": before}, after={"status": status}, comment=comment,

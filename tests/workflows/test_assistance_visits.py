@@ -3,7 +3,7 @@ import pytest
 from fangfan.audit.models import AuditEvent
 from fangfan.workflows import assistance, selectors, visits
 from fangfan.workflows import identification as W1
-from fangfan.workflows.errors import GuardFailed, NotAllowed
+from fangfan.workflows.errors import ConcurrentEditError, GuardFailed, NotAllowed
 from fangfan.workflows.models import Case, Contact
 from tests.factories import IncomeYearFactory, MemberFactory
 from tests.workflows.factories import D, FUNAN, HUNAN, household, staff
@@ -48,6 +48,20 @@ def test_it_records_a_plan_with_catalogue_measures_and_knows_when_it_was_due():
     m = h.measures.get(measure_code="M05")
     assistance.measure_status_set(actor=people["village"], measure=m, status="done")
     assert h.measures.get(measure_code="M05").status == "done" and plan.pk
+
+
+def test_it_refuses_a_measure_status_change_made_on_a_stale_view():
+    people = staff(FUNAN)
+    h = household(category="marginal", identified_on=D(2025, 3, 14))
+    assistance.plan_record(actor=people["village"], household=h, on=D(2025, 3, 20), measures=[{"measure_code": "M05"}])
+    m = h.measures.get()
+    seen = m.status  # both cadres open the page showing "planned"
+    assistance.measure_status_set(actor=people["village"], measure=m, status="in_progress", expected_status=seen)
+    with pytest.raises(ConcurrentEditError, match="请刷新"):
+        assistance.measure_status_set(actor=people["township"], measure=m, status="done", expected_status=seen)
+    m.refresh_from_db()
+    assert m.status == "in_progress"
+    assert AuditEvent.objects.filter(action="measure.status").count() == 1
 
 
 def test_it_allows_measures_before_approval_only_through_the_green_channel():
