@@ -603,7 +603,7 @@ _SNAPSHOT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-sn
 
 def _common_county(village_codes: set[str]) -> str:
     counties = {code[:6] for code in village_codes}
-    return f"{counties.pop()}000000" if len(counties) == 1 else ""
+    return region_codes.full_code(counties.pop()) if len(counties) == 1 else ""
 
 
 def _update_plan_rows(plan: TablePlan, db_table: str, stamped: bool) -> None:

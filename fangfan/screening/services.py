@@ -88,7 +88,8 @@ def _stored(prefix: str, as_of: dt.date) -> pl.DataFrame:
 
 
 def _counties(prefix: str) -> list[str]:
-    """The county prefixes (6 digits) with households under `prefix` (itself when it is one)."""
+    """The parts a screening of `prefix` runs in: the counties (6 digits) with households under it,
+    or the prefix itself when it lies within one county."""
     if len(prefix) >= 6:
         return [prefix]
     sql, bounds = code_range_sql("village_code", prefix)
@@ -134,8 +135,8 @@ def screening_run(
     counties = _counties(prefix)
     for index, county in enumerate(counties):
         label = f"{county}({index + 1}/{len(counties)})" if len(counties) > 1 else ""
-        _screen_part(actor=actor, as_of=as_of, year=year, prefix=county if len(counties) > 1 else prefix,
-                     params=params, bar=bar, summary=summary, run=run, label=label, scope=prefix)
+        _screen_part(actor=actor, as_of=as_of, year=year, prefix=county, params=params, bar=bar, summary=summary,
+                     run=run, label=label, scope=prefix)
     if run:
         run[0].summary = {"households": summary.households, "created": summary.created, "updated": summary.updated}
         run[0].save(update_fields=["summary"])

@@ -24,26 +24,16 @@ from pathlib import Path
 import polars as pl
 
 from fangfan.common import ids
-from fangfan.registry.interchange.read import Problem, read_interchange
+from fangfan.registry.interchange.read import Problem, read_interchange, table_files
 from fangfan.registry.interchange.sources import ROW
-
-TABLE_SUFFIXES = (".csv", ".xlsx")
-
-
-def _table_files(folder: Path) -> list[Path]:
-    return [
-        p for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES and not p.name.startswith((".", "~$"))
-    ]
-
 
 def partition_folders(path: str | Path) -> list[Path] | None:
     """The part folders when `path` is a folder of interchange folders (it holds no table file
     itself, and some of its sub-folders do); None for an ordinary input."""
     path = Path(path)
-    if not path.is_dir() or _table_files(path):
+    if not path.is_dir() or table_files(path):
         return None
-    parts = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and _table_files(p))
+    parts = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and table_files(p))
     return parts or None
 
 

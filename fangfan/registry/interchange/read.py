@@ -161,20 +161,22 @@ def _weight(raw: RawTable) -> int:
 # ---------------------------------------------------------------- sources
 
 
+def table_files(folder: Path) -> list[Path]:
+    """The files of a folder that the reader reads (CSV and XLSX), in name order."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.suffix.lower() in (".csv", ".xlsx")
+        and not p.name.startswith((".", "~$"))  # hidden files, Excel lock files
+    )
+
+
 def _load_sources(path: Path, step) -> Iterator[tuple[str, RawTable | str]]:
     if not path.exists():
         yield path.name or str(path), "路径不存在"
         return
-    if path.is_file():
-        files = [path]
-    else:
-        files = sorted(
-            p
-            for p in path.iterdir()
-            if p.is_file()
-            and p.suffix.lower() in (".csv", ".xlsx")
-            and not p.name.startswith((".", "~$"))  # hidden files, Excel lock files
-        )
+    files = [path] if path.is_file() else table_files(path)
     for file in files:
         step(f"读取 {file.name}")
         suffix = file.suffix.lower()
