@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fangfan.screening",
     "fangfan.workflows",
     "fangfan.web",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "fangfan.urls"
@@ -77,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "fangfan.web.context.navigation",
             ]
         },
     }
@@ -108,6 +111,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Attachments (photos and scans of signed forms): outside the repo, served only through a
+# scoped view, never as public media.
+MEDIA_ROOT = DATA_DIR / "media"
+ATTACHMENT_MAX_BYTES = int(os.environ.get("FANGFAN_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+ATTACHMENT_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+NINJA_PAGINATION_PER_PAGE = 50
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True

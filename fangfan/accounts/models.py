@@ -42,3 +42,16 @@ class User(AbstractUser):
         if not self.region_code or self.role == Role.ADMIN:
             return ""
         return self.region_code[: LEVEL_DIGITS[ROLE_LEVEL[self.role]]]
+
+
+class ApiToken(models.Model):
+    """A personal API token (JSON API, `Authorization: Bearer <token>`). Only its SHA-256 is
+    stored: the token itself is shown once when made. The API acts as the token's user, with
+    the same scope and role checks as the pages."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("名称", max_length=60, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)

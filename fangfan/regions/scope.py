@@ -1,7 +1,12 @@
 """The ONE place that turns an acting user into a region filter.
 
 Every selector and export passes its queryset through `scope_queryset`; a user without a
-region (and not a system administrator) sees nothing."""
+region (and not a system administrator) sees nothing.
+
+Two scopes (roles.md): `prefix_for` is what an actor may see of the household files (a
+县行业部门 user sees none: only its own feed's warnings and their outcomes);
+`region_prefix_for` is the actor's region itself, for data that is not a household file
+(a department's warnings, region trees, dashboards of counts)."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
@@ -9,13 +14,24 @@ from django.db.models import Q, QuerySet
 
 
 
-def prefix_for(actor) -> str | None:
-    """The code prefix an actor may see: '' for everything, None for nothing."""
+# Roles that read no household file, whatever their region (roles.md: 县行业部门 = its own feed).
+HOUSEHOLD_BLIND_ROLES = frozenset({"county_dept"})
+
+
+def region_prefix_for(actor) -> str | None:
+    """The code prefix of the actor's region: '' for everything, None for nothing."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         return None
     if getattr(actor, "is_system_admin", False):
         return ""
     return actor.region_prefix or None
+
+
+def prefix_for(actor) -> str | None:
+    """The code prefix of the household files an actor may see: '' for everything, None for nothing."""
+    if getattr(actor, "role", None) in HOUSEHOLD_BLIND_ROLES:
+        return None
+    return region_prefix_for(actor)
 
 
 def code_range(prefix: str) -> tuple[str, str | None]:
