@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "fangfan.registry",
     "fangfan.screening",
     "fangfan.workflows",
+    "fangfan.declarations",
     "fangfan.web",
     "django_htmx",
 ]

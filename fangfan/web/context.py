@@ -11,6 +11,7 @@ MENU = (
     ("待办", "/", (*_READERS, Role.COUNTY_DEPT)),
     ("农户档案", "/households/", _READERS),
     ("案件", "/cases/", _ALL_CASE),
+    ("自主申报", "/declarations/", (Role.VILLAGE, Role.TOWNSHIP)),
     ("统计图表", "/dashboard/", (*_ALL_CASE, Role.COUNTY_CA)),
     ("县级参数", "/parameters/", (Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
     ("用户管理", "/users/", (Role.ADMIN,)),

@@ -262,7 +262,10 @@ def open_case(
         with transaction.atomic():
             case = Case.objects.create(
                 kind=kind, household=household, village_code=household.village_id, state=state or wf.initial,
-                channel=channel, opened_on=on, opened_by=actor, reason=reason, data=_jsonable(data or {}),
+                channel=channel, opened_on=on, reason=reason, data=_jsonable(data or {}),
+                # An actor that is no user row (the public self-declaration intake) is named in
+                # the case event and audit row, as _record does, not in this foreign key.
+                opened_by=actor if getattr(actor, "pk", None) else None,
                 green_channel=green_channel,
             )
     except IntegrityError:

@@ -213,3 +213,25 @@ class Visit(models.Model):
 
     class Meta:
         ordering = ["household_id", "-visited_on", "-id"]
+
+
+class Attachment(models.Model):
+    """A photo or scan of a signed form (附件1, 附件2 ...) uploaded with a case step. The file
+    lives under MEDIA_ROOT/attachments/<yyyy>/<sha256><ext>; identical uploads share one file.
+    Rows are never deleted (the case history names their ids)."""
+
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="attachments")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="attachment_files")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=60)
+    size = models.PositiveIntegerField("大小(字节)")
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    path = models.CharField("存储路径", max_length=200, help_text="relative to MEDIA_ROOT")
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"附件 {self.pk} {self.original_name}"

@@ -13,14 +13,16 @@ from fangfan.workflows.errors import WorkflowError
 
 
 def parameter_set():
-    from fangfan.policy.params import ParameterSet
+    """The shipped YAML with the counties' own dated values from the database on top (cached,
+    re-read when a value is set anywhere)."""
+    from fangfan.screening.parameters import current_parameters
 
-    return ParameterSet.load()
+    return current_parameters()
 
 
 def param(name: str, village_code: str, on: dt.date) -> Any:
     """The value of parameter `name` for a village at a date (None when the profile has none)."""
-    return parameter_set().value(name, village_code, on)  # ParameterSet.load() is cached
+    return parameter_set().value(name, village_code, on)  # cached per database version
 
 
 def _int(name: str, village_code: str, on: dt.date, default: int | None = None) -> int:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from fangfan.regions.codes import prefix_of
-from fangfan.regions.scope import prefix_for, scope_queryset
-from fangfan.workflows import identification
+from fangfan.regions.scope import code_range_q, prefix_for, scope_queryset
+from fangfan.workflows import identification, profile
+from fangfan.workflows.calendar import CalendarUnknown, WorkCalendar
 from fangfan.workflows.engine import workflow_for
 from fangfan.workflows.errors import WorkflowError
-from fangfan.workflows.models import Case, Contact, Notice, Visit
+from fangfan.workflows.models import Case, CaseEvent, Contact, Notice, Visit
 
 LEVEL_LABEL = {"village": "村级", "township": "乡镇", "county": "县级", "city": "市级", "province": "省级"}
 
@@ -42,32 +43,56 @@ def case_get(*, actor, case_id: int) -> Case:
     return case
 
 
-def overdue(*, actor, as_of: dt.date, level: str = "") -> list[dict]:
+def overdue(*, actor, as_of: dt.date, level: str = "", within: str = "") -> list[dict]:
     """Pending cases past a deadline (computed now, never stored): the identification time limit
     (S2) and the county comparison time (S3), each with the level whose desk the case is on.
-    Cases whose deadline cannot be computed are listed too, with the reason."""
+    Cases whose deadline cannot be computed are listed too, with the reason. `within` narrows
+    the actor's scope to a code prefix (a township or village filter).
+
+    One query for the cases (the day each reached the county comes with them) and one work
+    calendar per village: the worklists count this on every home page."""
     rows = []
-    pending = cases(actor=actor).filter(identification.open_identification_q()).order_by("opened_on", "id")
+    pending = cases(actor=actor).filter(identification.open_identification_q())
+    if within:
+        pending = pending.filter(code_range_q("village_code", within))
+    reached = CaseEvent.objects.filter(case=OuterRef("pk"), to_state="county_comparison").order_by("-id")
+    pending = pending.select_related("household__village").annotate(
+        reached_county_on=Subquery(reached.values("effective_on")[:1])
+    ).order_by("opened_on", "id")
+    calendars: dict[str, WorkCalendar] = {}
     for case in pending:
-        status = identification.deadline_status(case, as_of)
-        case_level = status["level"]
+        case_level = identification.LEVEL_OF_STATE.get(case.state)
         if level and case_level != level:
             continue
-        if status["deadline"] is None or status["overdue"]:
+        deadline, message = _time_limit(case, as_of, calendars)
+        if deadline is None or as_of > deadline:
             rows.append({
-                "case": case, "what": "识别认定时限", "deadline": status["deadline"], "level": case_level,
-                "level_label": LEVEL_LABEL.get(case_level, ""), "message": status["message"],
-                "days_over": (as_of - status["deadline"]).days if status["deadline"] else None,
+                "case": case, "what": "识别认定时限", "deadline": deadline, "level": case_level,
+                "level_label": LEVEL_LABEL.get(case_level, ""), "message": message,
+                "days_over": (as_of - deadline).days if deadline else None,
             })
-        if case.state == "county_comparison" and (not level or level == "county"):
-            due = identification.comparison_deadline(case)
-            if due is not None and as_of > due:
+        if case.state == "county_comparison" and case.reached_county_on is not None:
+            start = case.reached_county_on
+            due = start + dt.timedelta(days=profile.comparison_days(case.village_code, start))
+            if as_of > due:
                 rows.append({
                     "case": case, "what": "部门信息比对时限", "deadline": due, "level": "county",
                     "level_label": LEVEL_LABEL["county"], "message": f"比对应于{due:%Y-%m-%d}前完成",
                     "days_over": (as_of - due).days,
                 })
     return rows
+
+
+def _time_limit(case: Case, as_of: dt.date, calendars: dict) -> tuple[dt.date | None, str]:
+    """identification.deadline_status for an open case, with the village's calendar shared."""
+    limit = profile.identification_limit(case.village_code, case.opened_on)
+    calendar = calendars.setdefault(case.village_code, WorkCalendar(case.village_code))
+    try:
+        deadline = calendar.deadline(case.opened_on, limit)
+    except CalendarUnknown as exc:
+        return None, exc.reason
+    late = as_of > deadline
+    return deadline, f"时限{limit.label}, 截止{deadline:%Y-%m-%d}" + (" (已超期)" if late else "")
 
 
 def overdue_counts(*, actor, as_of: dt.date) -> dict[str, int]:

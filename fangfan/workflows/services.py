@@ -11,11 +11,12 @@ from django.db import transaction
 from fangfan.accounts.models import Role
 from fangfan.audit.services import audit_record
 from fangfan.workflows import engine
+from fangfan.workflows.attachments import attachment_store  # noqa: F401
 from fangfan.workflows.assistance import contact_assign, measure_add, measure_status_set, plan_record  # noqa: F401
 from fangfan.workflows.elimination import elimination_propose, removal_request, rollback_request  # noqa: F401
-from fangfan.workflows.errors import NotAllowed
+from fangfan.workflows.errors import NotAllowed, WorkflowError
 from fangfan.workflows.identification import identification_open, require_consent  # noqa: F401
-from fangfan.workflows.models import Case, HolidayEntry
+from fangfan.workflows.models import Attachment, Case, HolidayEntry
 from fangfan.workflows.visits import visit_record  # noqa: F401
 
 
@@ -26,6 +27,47 @@ def case_advance(
     """Fire one transition of a case (see engine.fire)."""
     return engine.fire(case_id, transition, actor=actor, seen_version=seen_version, on=on, comment=comment,
                        attachments=attachments, data=data)
+
+
+def case_step(
+    *, actor, case_id: int, transition: str, seen_version: int, on: dt.date | None = None,
+    comment: str = "", data: dict | None = None, files=(),
+) -> Case:
+    """Fire one transition with uploaded files: the files are stored and named in the event in
+    the same transaction, so a refused step leaves no attachment row behind."""
+    with transaction.atomic():
+        case = Case.objects.select_related("household").filter(pk=case_id).first()
+        if case is None:
+            raise WorkflowError(f"案件 {case_id} 不存在")
+        ids = [attachment_store(actor=actor, household=case.household, file=f, case=case).pk for f in files]
+        return engine.fire(case_id, transition, actor=actor, seen_version=seen_version, on=on, comment=comment,
+                           attachments=ids, data=data)
+
+
+def case_open_identification(
+    *, actor, household, channel: str, on: dt.date, reason: str = "", consent: dict | None = None,
+    green_channel_risk: str | None = None, files=(),
+) -> Case:
+    """W1 step 1 with its uploaded files (附件1 scans ...), in one transaction."""
+    with transaction.atomic():
+        ids = [attachment_store(actor=actor, household=household, file=f).pk for f in files]
+        case = identification_open(actor=actor, household=household, channel=channel, on=on, reason=reason,
+                                   consent=consent, green_channel_risk=green_channel_risk, attachments=ids)
+        Attachment.objects.filter(pk__in=ids).update(case=case)
+    return case
+
+
+def case_open_undo(*, actor, household, kind: str, on: dt.date, reason: str, files=()) -> Case:
+    """风险消除回退 or 监测对象清退 request with its uploaded files, in one transaction."""
+    request = {Case.Kind.ROLLBACK: rollback_request, Case.Kind.REMOVAL: removal_request}[kind]
+    with transaction.atomic():
+        ids = [attachment_store(actor=actor, household=household, file=f).pk for f in files]
+        case = request(actor=actor, household=household, on=on, reason=reason)
+        if ids:
+            Attachment.objects.filter(pk__in=ids).update(case=case)
+            # The opening event names its files like any other step's.
+            case.events.filter(transition="open").update(attachments=[str(i) for i in ids])
+    return case
 
 
 def holiday_set(*, actor, region_prefix: str, date: dt.date, is_workday: bool, note: str = "") -> HolidayEntry:

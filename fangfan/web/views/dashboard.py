@@ -1,3 +1,142 @@
-from django.urls import path  # noqa: F401
+"""统计图表: charts (ECharts, static), each with its table and an XLSX download, with drill-down
+from the actor's region to the household list. The numbers come from fangfan.registry.stats."""
+from __future__ import annotations
 
-urlpatterns: list = []
+import datetime as dt
+import io
+import re
+from urllib.parse import quote, urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from fangfan.registry import stats
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def parse_as_of(value: str | None) -> tuple[dt.date, str]:
+    """(date, error message): a bad date falls back to today with a message next to the field."""
+    today = timezone.localdate()
+    if not value:
+        return today, ""
+    try:
+        return dt.date.fromisoformat(value.strip()), ""
+    except ValueError:
+        return today, "日期格式应为 年-月-日 (如 2026-06-30), 已按今天统计"
+
+
+def chart_table(chart: dict) -> tuple[list[str], list[list]]:
+    """The chart's numbers as a table (header, rows incl. 合计): what the page, the XLSX and
+    the tests read."""
+    with_total = chart["total"] is not None
+    header = [chart["row_label"], *[s["label"] for s in chart["series"]], *(["合计"] if with_total else [])]
+    rows = [[r["label"], *r["values"], *([r["total"]] if with_total else [])] for r in chart["rows"]]
+    rows.append(["合计", *chart["totals"], *([chart["total"]] if with_total else [])])
+    return header, rows
+
+
+def workbook(data: dict, charts: list[dict]) -> bytes:
+    """One sheet per chart, each with a merged title row (region, chart, as-of date) and Chinese
+    headers — the layout of common.xlsx_bytes, several sheets in one file."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "font_size": 14})
+    th = book.add_format({"bold": True, "bg_color": "#F0EEE8", "border": 1, "text_wrap": True})
+    td = book.add_format({"border": 1})
+    note = book.add_format({"italic": True, "font_color": "#666666"})
+    place = data["place"]
+    for chart in charts:
+        header, rows = chart_table(chart)
+        ws = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "", chart["title"])[:31])
+        title = f"{place.name} {chart['title']} (截至{data['as_of']:%Y-%m-%d})"
+        ws.merge_range(0, 0, 0, max(len(header) - 1, 1), title, head)
+        ws.set_row(0, 26)
+        if not chart["available"]:
+            ws.write(1, 0, chart["note"], note)
+            continue
+        for c, name in enumerate(header):
+            ws.write(1, c, name, th)
+            ws.set_column(c, c, max(10, min(40, len(str(name)) * 2 + 2)))
+        for r, row in enumerate(rows, start=2):
+            for c, value in enumerate(row):
+                ws.write(r, c, value, td)
+        if chart.get("note"):
+            ws.write(len(rows) + 3, 0, chart["note"], note)
+        ws.freeze_panes(2, 0)
+    book.close()
+    return buffer.getvalue()
+
+
+def _link(place_code: str, as_of: dt.date, **extra) -> str:
+    params = {"region": place_code, "as_of": as_of.isoformat(), **extra}
+    return "?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def _decorate(data: dict, as_of: dt.date) -> None:
+    """Drill-down links on each row: a child region's own dashboard, and a village's household list."""
+    place = data["place"]
+    for chart in data["charts"]:
+        chart["table_header"], _ = chart_table(chart)
+        chart["xlsx_href"] = _link(place.code, as_of, format="xlsx", chart=chart["key"])
+        chart["data_id"] = f"chart-data-{chart['key']}"
+        for row in chart["rows"]:
+            region = row["region"]
+            row["href"] = _link(region, as_of) if region and region != place.code else ""
+            row["households_href"] = (f"/households/?village={region}"
+                                      if region and len(stats._normalise(region) or "") == 12 else "")
+        chart["js"] = _chart_js(chart)
+
+
+def _chart_js(chart: dict) -> dict:
+    """What dashboard.js draws for one chart (passed through json_script: no inline script)."""
+    return {"key": chart["key"], "title": chart["title"], "kind": chart["kind"], "series": chart["series"],
+            "rows": [{"label": r["label"], "values": r["values"], "href": r["href"]} for r in chart["rows"]],
+            "totals": chart["totals"]}
+
+
+# Charts the page loads after the rest (htmx): overdue work runs the workflow selectors, seconds
+# for a county of 100k households; the other charts are a few GROUP BY queries.
+LAZY = ("overdue",)
+LAZY_TITLES = {"overdue": "逾期事项(按层级)"}
+
+
+@login_required
+def dashboard_page(request):
+    as_of, as_of_error = parse_as_of(request.GET.get("as_of"))
+    region = request.GET.get("region", "")
+    key = request.GET.get("chart", "") or request.GET.get("part", "")
+    if key and key not in stats.CHARTS:
+        raise Http404("没有这个图表")
+    if request.GET.get("format") == "xlsx":
+        data = stats.dashboard(actor=request.user, region=region, as_of=as_of,
+                               only=(key,) if key else stats.CHARTS)
+        response = HttpResponse(workbook(data, data["charts"]), content_type=XLSX_TYPE)
+        title = data["charts"][0]["title"] if key else "全部"
+        name = f"统计图表_{data['place'].name}_{title}_{as_of:%Y%m%d}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
+    if request.GET.get("part"):
+        data = stats.dashboard(actor=request.user, region=region, as_of=as_of, only=(key,))
+        _decorate(data, as_of)
+        return render(request, "web/dashboard/_chart.html", {"chart": data["charts"][0]})
+    data = stats.dashboard(actor=request.user, region=region, as_of=as_of,
+                           only=tuple(k for k in stats.CHARTS if k not in LAZY))
+    place = data["place"]
+    _decorate(data, as_of)
+    return render(request, "web/dashboard/index.html", {
+        **data, "as_of_value": request.GET.get("as_of", as_of.isoformat()) if as_of_error else as_of.isoformat(),
+        "as_of_error": as_of_error,
+        "lazy": [{"key": k, "title": LAZY_TITLES[k], "href": _link(place.code, as_of, part=k),
+                  "xlsx_href": _link(place.code, as_of, format="xlsx", chart=k)} for k in LAZY],
+        "xlsx_all_href": _link(place.code, as_of, format="xlsx"),
+        "households_href": f"/households/?village={place.code}" if place.is_village else "",
+    })
+
+
+urlpatterns: list = [path("dashboard/", dashboard_page, name="dashboard")]

@@ -1,0 +1,59 @@
+"""农户自主申报 (篇九 (四) ①, roles.md 农户): what a household declared on the public page."""
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from fangfan.common import codes as C
+
+
+
+class Declaration(models.Model):
+    class Stage(models.TextChoices):
+        RECEIVED = "received", "已受理"
+        CASE_OPENED = "case_opened", "已发起识别纳入"
+        LINKED = "linked", "已并入办理中的识别案件"
+        MONITORED = "monitored", "已是监测对象"
+        NEEDS_REGISTRATION = "needs_registration", "待登记"
+        CLOSED = "closed", "已办结"
+
+    # 'SB' + YYYYMMDD + 8 characters without look-alikes: the declarant types it back in.
+    receipt = models.CharField("回执号", max_length=20, unique=True)
+    name = models.CharField("姓名", max_length=50)
+    # Stored as typed (normalised to 18 digits); shown only masked. A later issue encrypts it.
+    id_number = models.CharField("证件号码", max_length=18, db_index=True)
+    phone = models.CharField("联系电话", max_length=20, db_index=True)
+    # Where the declaration is handled: the household's own village when the ID is registered
+    # elsewhere, otherwise the village picked on the page (declared_village).
+    village = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="declarations", db_column="village_code"
+    )
+    declared_village = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", db_column="declared_village_code"
+    )
+    # A code of fangfan.common.codes.RISK (checked by the service; no choices, so the list can grow
+    # without a migration).
+    risk = models.CharField("困难类型", max_length=3)
+    text = models.CharField("情况说明", max_length=500, blank=True)
+    submitted_at = models.DateTimeField("申报时间", default=timezone.now, db_index=True)
+    client_ip = models.GenericIPAddressField("来源地址", null=True, blank=True, db_index=True)
+    stage = models.CharField("阶段", max_length=20, choices=Stage.choices, default=Stage.RECEIVED)
+    note = models.CharField("办理说明", max_length=300, blank=True)
+    household = models.ForeignKey(
+        "registry.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
+    case = models.ForeignKey(
+        "workflows.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["village", "stage"], name="declaration_village_stage")]
+
+    def __str__(self) -> str:
+        return self.receipt
+
+    @property
+    def risk_label(self) -> str:
+        return dict(C.RISK.items).get(self.risk, self.risk)
