@@ -10,4 +10,6 @@ def acting_user(username: str | None):
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"用户不存在: {username}")
+    if not user.is_active:
+        raise CommandError(f"用户已停用: {username}")
     return user

@@ -25,6 +25,11 @@ ROLE_LEVEL = {
     Role.PROVINCE: "province",
 }
 LEVEL_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+LEVEL_LABEL = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇级", "village": "村级"}
+
+# The twelve departments that send feeds (data.md "Department feeds"); a 县行业部门 account
+# belongs to exactly one of them.
+DEPARTMENTS = ("医保", "民政", "残联", "人社", "教育", "住建", "水利", "应急", "公安", "不动产", "市场监管", "金融")
 
 
 class User(AbstractUser):

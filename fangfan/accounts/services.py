@@ -1,26 +1,231 @@
-"""Writes of users and roles (system administrators only, audited)."""
+"""Writes of users and roles: system administrators only (or the shell without --as), each
+atomic and audited. Passwords never reach an audit row."""
 from __future__ import annotations
 
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from fangfan.accounts.models import Role, User
+from fangfan.accounts.models import DEPARTMENTS, LEVEL_LABEL, ROLE_LEVEL, Role, User
+from fangfan.accounts.permissions import may_manage_users, require
 from fangfan.audit.services import audit_record
+from fangfan.regions import codes as region_codes
+
+
+def _require_admin(actor) -> None:
+    # actor None = the system itself (a shell command without --as).
+    if actor is not None:
+        require(may_manage_users(actor), "只有系统管理员可以管理用户")
+
+
+def _clean_account(role: str, region_code: str, department: str) -> tuple[str, str, str]:
+    """Role, region and department checked together; every problem raised at once, by field."""
+    errors: dict[str, str] = {}
+    region_code = (region_code or "").strip()
+    department = (department or "").strip()
+    if role not in Role.values:
+        errors["role"] = f"未知角色: {role}(可选: {', '.join(Role.values)})"
+        raise ValidationError(errors)
+    if role == Role.ADMIN:
+        if region_code:
+            errors["region_code"] = "系统管理员不设管辖区划, 请留空"
+    else:
+        level = ROLE_LEVEL[role]
+        if not region_code:
+            errors["region_code"] = f"{Role(role).label}账号须填写{LEVEL_LABEL[level]}区划代码(12位)"
+        elif not (len(region_code) == 12 and region_code.isdigit()):
+            errors["region_code"] = "区划代码须为12位数字(不足12位的请在末尾补0)"
+        elif region_codes.level_of(region_code) != level:
+            errors["region_code"] = (
+                f"{Role(role).label}账号的管辖区划须为{LEVEL_LABEL[level]}代码, "
+                f"{region_code} 是{LEVEL_LABEL[region_codes.level_of(region_code)]}代码"
+            )
+        elif not _region_known(region_code):
+            errors["region_code"] = f"区划代码 {region_code} 不在已导入的行政区划中"
+    if role == Role.COUNTY_DEPT:
+        if department not in DEPARTMENTS:
+            errors["department"] = "县行业部门账号须选择部门: " + "、".join(DEPARTMENTS)
+    else:
+        department = ""  # only a 县行业部门 account belongs to a department
+    if errors:
+        raise ValidationError(errors)
+    return role, region_code, department
+
+
+def _region_known(code: str) -> bool:
+    """The region exists in the tree once any region is loaded; before the first import
+    (no tree yet) a county-or-lower code must at least name a GB/T 2260 county."""
+    from fangfan.regions.models import Region
+
+    if Region.objects.exists():
+        return Region.objects.filter(code=code).exists()
+    if region_codes.level_of(code) in ("province", "city"):
+        return True
+    return region_codes.is_known_county(code[:6])
+
+
+def _clean_username(username: str) -> str:
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": "请填写用户名"})
+    if len(username) > 150:
+        raise ValidationError({"username": "用户名不能超过150个字符"})
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise ValidationError({"username": "用户名只能包含字母、数字、汉字和 @ . + - _"}) from None
+    return username
+
+
+def _check_password(password: str, user: User) -> None:
+    if not password:
+        raise ValidationError({"password": "请填写密码"})
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": [_password_message(e) for e in exc.error_list]}) from None
+
+
+# Django 5.2's own zh_Hans catalogue misses some validator messages (their msgids changed):
+# say them in Chinese by error code.
+_PASSWORD_MESSAGES = {
+    "password_too_short": "密码太短, 至少需要 {min_length} 个字符",
+    "password_too_similar": "密码与用户名或姓名太相似",
+    "password_too_common": "密码太常见, 容易被猜到",
+    "password_entirely_numeric": "密码不能全是数字",
+}
+
+
+def _password_message(error: ValidationError) -> str:
+    template = _PASSWORD_MESSAGES.get(error.code or "")
+    if template is None:
+        return error.messages[0]
+    return template.format(**(error.params or {}))
+
+
+def _account(user: User) -> dict:
+    return {"role": user.role, "region_code": user.region_code, "department": user.department}
+
+
+@transaction.atomic
+def user_create(*, actor, username: str, role: str, region_code: str = "", department: str = "",
+                password: str, full_name: str = "") -> User:
+    """A new login. The password is checked by Django's password validators."""
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}  # every problem of the form at once, by field
+
+    def collect(check, *args):
+        try:
+            return check(*args)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+            return None
+
+    username = collect(_clean_username, username) or (username or "").strip()
+    if username and "username" not in errors and User.objects.filter(username=username).exists():
+        errors["username"] = [f"用户名 {username} 已存在"]
+    account = collect(_clean_account, role, region_code, department) or (role, region_code, department)
+    role, region_code, department = account
+    user = User(username=username, role=role, region_code=region_code, department=department,
+                first_name=(full_name or "").strip()[:150])
+    collect(_check_password, password, user)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    audit_record(actor=actor, action="user.create", object_type="user", object_key=username,
+                 region_code=region_code, after={**_account(user), "full_name": user.first_name})
+    return user
+
+
+def _locked(user: User) -> User:
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+@transaction.atomic
+def user_update(*, actor, user: User, role: str, region_code: str = "", department: str = "",
+                full_name: str | None = None) -> User:
+    """Change a login's role, region and department (and name)."""
+    _require_admin(actor)
+    role, region_code, department = _clean_account(role, region_code, department)
+    user = _locked(user)
+    if actor is not None and actor.pk == user.pk and role != Role.ADMIN:
+        raise ValidationError({"role": "不能取消自己的系统管理员角色(请由另一位管理员操作)"})
+    before = {**_account(user), "full_name": user.first_name}
+    user.role, user.region_code, user.department = role, region_code, department
+    if full_name is not None:
+        user.first_name = full_name.strip()[:150]
+    after = {**_account(user), "full_name": user.first_name}
+    if before != after:
+        user.save(update_fields=["role", "region_code", "department", "first_name"])
+        changed = [k for k in after if before[k] != after[k]]
+        audit_record(actor=actor, action="user.update", object_type="user", object_key=user.username,
+                     region_code=user.region_code or before["region_code"],
+                     before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return user
+
+
+@transaction.atomic
+def user_disable(*, actor, user: User, reason: str = "") -> User:
+    """Stop a login (pages and API tokens alike); its history stays."""
+    _require_admin(actor)
+    user = _locked(user)
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError({"is_active": "不能停用自己的账号"})
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(actor=actor, action="user.disable", object_type="user", object_key=user.username,
+                     region_code=user.region_code, before={"is_active": True}, after={"is_active": False},
+                     comment=reason)
+    return user
+
+
+@transaction.atomic
+def user_enable(*, actor, user: User, reason: str = "") -> User:
+    _require_admin(actor)
+    user = _locked(user)
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit_record(actor=actor, action="user.enable", object_type="user", object_key=user.username,
+                     region_code=user.region_code, before={"is_active": False}, after={"is_active": True},
+                     comment=reason)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor, user: User, password: str) -> User:
+    """A new password, checked by Django's password validators (never written to the audit row)."""
+    _require_admin(actor)
+    user = _locked(user)
+    _check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, action="user.set_password", object_type="user", object_key=user.username,
+                 region_code=user.region_code)
+    return user
 
 
 @transaction.atomic
 def user_ensure(*, actor, username: str, role: str, region_code: str, password: str, department: str = "") -> tuple[User, bool]:
-    """Create the user, or bring role/region in line; returns (user, created)."""
-    if role not in Role.values:
-        raise ValueError(f"未知角色: {role}")
+    """Create the user, or bring role/region in line (demo logins); returns (user, created).
+    The password is only set for a new user, and not checked against the validators (demo
+    passwords are short on purpose)."""
+    _require_admin(actor)
+    username = _clean_username(username)
+    role, region_code, department = _clean_account(role, region_code, department)
     user, created = User.objects.get_or_create(
         username=username, defaults={"role": role, "region_code": region_code, "department": department}
     )
-    before = {"role": user.role, "region_code": user.region_code, "department": user.department}
+    before = _account(user)
     user.role, user.region_code, user.department = role, region_code, department
     if created:
         user.set_password(password)
     user.save()
-    after = {"role": role, "region_code": region_code, "department": department}
+    after = _account(user)
     if created or before != after:
         audit_record(
             actor=actor,
@@ -50,6 +255,8 @@ def api_token_create(*, actor, user: User, name: str = "") -> str:
 
     if actor is not None and actor.pk != user.pk and getattr(actor, "role", None) != Role.ADMIN:
         raise PermissionDenied("只能为本人或由系统管理员创建接口令牌")
+    if not user.is_active:
+        raise ValidationError({"name": f"账号 {user.username} 已停用, 不能创建接口令牌"})
     token = "ff_" + secrets.token_urlsafe(32)
     from fangfan.accounts.models import ApiToken
 

@@ -14,8 +14,11 @@ from django.db.models import Q, QuerySet
 
 
 
-# Roles that read no household file, whatever their region (roles.md: 县行业部门 = its own feed).
-HOUSEHOLD_BLIND_ROLES = frozenset({"county_dept"})
+# Roles that read no household file, whatever their region: 县行业部门 sees its own feed's
+# warnings only (roles.md); the system administrator manages users and roles and, by the
+# separation of duties of 等保2.0 三级 (三员分立) and the 个人信息保护法's minimum necessity, reads
+# no personal data either.
+HOUSEHOLD_BLIND_ROLES = frozenset({"county_dept", "admin"})
 
 
 def region_prefix_for(actor) -> str | None:
@@ -28,7 +31,8 @@ def region_prefix_for(actor) -> str | None:
 
 
 def prefix_for(actor) -> str | None:
-    """The code prefix of the household files an actor may see: '' for everything, None for nothing."""
+    """The code prefix of the household files an actor may see: '' for everything, None for nothing.
+    The shell acting as the system (actor None) is handled by callers, not here."""
     if getattr(actor, "role", None) in HOUSEHOLD_BLIND_ROLES:
         return None
     return region_prefix_for(actor)

@@ -104,7 +104,9 @@ def from_db_frame(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
         extras = [json.loads(v) if v else {} for v in frame["extra"].to_list()]
         names = sorted({k for e in extras for k in e})
         for name in names:
-            out = out.with_columns(pl.Series(name, [e.get(name) for e in extras], dtype=pl.String))
+            # Values the workflows put there (a measure's plan id, green_channel) are not text.
+            values = [None if (v := e.get(name)) is None else v if isinstance(v, str) else json.dumps(v) for e in extras]
+            out = out.with_columns(pl.Series(name, values, dtype=pl.String))
     return out
 
 

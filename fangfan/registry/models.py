@@ -70,6 +70,9 @@ class Household(models.Model):
 class Member(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
     name = models.CharField("姓名", max_length=60)
+    # Pinyin initials of the name ('张三' → 'zs') for search; written by every member write path
+    # (fangfan.registry.search.name_initials / initials_expr), never typed by a user.
+    name_initials = models.CharField("姓名拼音首字母", max_length=60, blank=True, default="", db_default="")
     id_number = models.CharField("证件号码", max_length=18)  # unique: Meta.constraints
     birth_date = models.DateField("出生日期")
     sex = models.CharField("性别", max_length=1, choices=[("M", "男"), ("F", "女")])
@@ -94,6 +97,12 @@ class Member(models.Model):
     class Meta:
         ordering = ["household_id", "id"]
         constraints = [models.UniqueConstraint(fields=["id_number"], name="member_id_number_unique")]
+        # Search by exact or prefix name / initials (registry.search). varchar_pattern_ops lets
+        # PostgreSQL use them for LIKE 'x%' under any collation (other databases ignore opclasses).
+        indexes = [
+            models.Index(fields=["name"], name="member_name_search", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["name_initials"], name="member_initials_search", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.name

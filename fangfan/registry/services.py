@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
 from fangfan.audit.services import audit_record
@@ -26,6 +27,7 @@ from fangfan.registry.interchange.parts import partition_folders, read_partition
 from fangfan.registry.interchange.read import Problem, ReadResult, read_interchange
 from fangfan.registry.models import ImportBatch, ImportSnapshot
 from fangfan.registry.progress import Progress
+from fangfan.registry.search import initials_expr
 
 _IN_CHUNK = 5_000  # keys per IN (...) query: well under SQLite's parameter limit
 
@@ -148,6 +150,9 @@ def _new_frame(table: Table, result: ReadResult) -> pl.DataFrame:
     db = dbframes.to_db_frame(table, frame, result.extra_columns.get(table.name, []))
     if table.name != "households":
         db = db.with_columns(frame["household_id"].alias("household_number"))
+    if table.name == "members":
+        # Search by pinyin initials (registry.search): computed once per distinct character.
+        db = db.with_columns(initials_expr(db["name"]))
     return db.with_columns(frame["_row"].alias("_row"))
 
 
@@ -284,6 +289,8 @@ def _jsonable(value):
 
 def _update_households(plan: TablePlan, now) -> None:
     cols = [c for c in plan.compare if c != "household_number"]
+    if "name_initials" in plan.updates.columns:
+        cols.append("name_initials")  # follows the name (not compared: derived from it)
     update_rows(
         "registry_household",
         plan.updates.select([*cols, pl.lit(now).alias("updated_at"), "id"]),
@@ -369,33 +376,34 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
     with the database and written one after the other in ONE transaction, so memory is that of
     one part and the import is still all or nothing."""
     started = time.perf_counter()
+    scope = _import_scope(actor)  # before reading anything: a role that may not import learns it at once
     path = Path(path)
     batch = uuid.uuid4().hex[:12]
     bar = Progress(enabled=progress)
     summary = ImportSummary(batch=batch, source=str(path), check_only=check_only)
     folders = partition_folders(path)
     if folders:
-        _import_parts(actor=actor, path=path, folders=folders, summary=summary, bar=bar)
+        _import_parts(actor=actor, path=path, folders=folders, summary=summary, bar=bar, scope=scope)
     else:
         with bar.step("读取并校验文件"):
             result = read_interchange(path, progress=progress)
         if not result.ok:
             raise ImportRejected(result.problems)
-        with _import_transaction(actor=actor, path=path, summary=summary) as write:
+        with _import_transaction(actor=actor, path=path, summary=summary, scope=scope) as write:
             write(result, bar)
     summary.seconds = time.perf_counter() - started
     bar.done(summary)
     return summary
 
 
-def _import_parts(*, actor, path: Path, folders: list[Path], summary: ImportSummary, bar: Progress) -> None:
+def _import_parts(*, actor, path: Path, folders: list[Path], summary: ImportSummary, bar: Progress, scope: str) -> None:
     with bar.step(f"读取并校验 {len(folders)} 个部分"):
         data = read_partitions(folders, step=bar.update if bar.enabled else None)
     with data:
         if not data.ok:
             raise ImportRejected(data.problems)
         problems: list[Problem] = []
-        with _import_transaction(actor=actor, path=path, summary=summary) as write:
+        with _import_transaction(actor=actor, path=path, summary=summary, scope=scope) as write:
             for part in data.parts:
                 result = ReadResult(tables=data.tables(part), sources=part.labels, extra_columns=part.extra_columns)
                 with bar.step(f"导入 {part.name}({part.households} 户)"):
@@ -408,8 +416,79 @@ def _import_parts(*, actor, path: Path, folders: list[Path], summary: ImportSumm
                 raise ImportRejected(problems)  # rolls back the parts written before
 
 
+def _import_scope(actor) -> str:
+    """The code prefix an actor may import into ('' = everywhere: the system itself, i.e. a
+    shell command without --as). Only the roles that write the registry may import, and only
+    inside their own region (roles.md)."""
+    from fangfan.accounts.permissions import may_write_registry
+    from fangfan.regions.scope import prefix_for
+
+    if actor is None:
+        return ""
+    if not may_write_registry(actor):
+        raise PermissionDenied("本账号的角色不能导入户数据(只有村、乡镇和县乡村振兴局账号可以导入)")
+    prefix = prefix_for(actor)
+    if not prefix:  # None (no region set) — and never '' for a user: that would be everywhere
+        raise PermissionDenied("本账号未设置管辖区划, 不能导入户数据")
+    return prefix
+
+
+class _LazyLabel:
+    """The actor's region as "code name", looked up only when a problem names it."""
+
+    def __init__(self, actor):
+        self.actor, self.text = actor, None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            code = getattr(self.actor, "region_code", "")
+            name = Region.objects.filter(code=code).values_list("name", flat=True).first()
+            self.text = f"{code} {name}" if name else code
+        return self.text
+
+    def __format__(self, spec: str) -> str:  # f-strings call __format__, not __str__
+        return format(str(self), spec)
+
+
+_SHOWN = 5  # household numbers named per village outside the scope
+
+
+def _scope_problems(result: ReadResult, scope: str, actor, existing: pl.DataFrame | None = None) -> list[Problem]:
+    """Every village of the files outside the actor's region (one problem per village, naming
+    its households), and every household of the files already registered outside it (an import
+    may not move a household from another village into one's own)."""
+    if not scope:
+        return []
+    where = _LazyLabel(actor)
+    problems: list[Problem] = []
+    households = result.tables["households"]
+    outside = (
+        households.filter(~pl.col("village_code").str.starts_with(scope))
+        .group_by("village_code")
+        .agg(pl.col("_row").min().alias("first_row"), pl.col("household_id").sort().alias("numbers"))
+        .sort("first_row")
+    )
+    source = result.sources.get("households", "households")
+    for code, first_row, numbers in outside.iter_rows():
+        shown = "、".join(numbers[:_SHOWN]) + (f" 等 {len(numbers)} 户" if len(numbers) > _SHOWN else "")
+        problems.append(Problem(source, first_row, "村代码", code,
+                                f"该村不在本账号的管辖范围({where})内: 户 {shown}"))
+    villages = result.tables.get("villages")
+    if villages is not None and villages.height:
+        source = result.sources.get("villages", "villages")
+        for code, row in villages.filter(~pl.col("village_code").str.starts_with(scope)).select("village_code", "_row").iter_rows():
+            problems.append(Problem(source, row, "村代码", code, f"该村不在本账号的管辖范围({where})内"))
+    if existing is not None and existing.height:
+        rows = dict(zip(households["household_id"], households["_row"]))
+        moved = existing.filter(~pl.col("village_code").str.starts_with(scope)).sort("household_number")
+        for number, code in moved.select("household_number", "village_code").iter_rows():
+            problems.append(Problem(result.sources.get("households", "households"), rows.get(number), "户编号", number,
+                                    f"该户已登记在村 {code}, 不在本账号的管辖范围({where})内"))
+    return problems
+
+
 @contextmanager
-def _import_transaction(*, actor, path: Path, summary: ImportSummary):
+def _import_transaction(*, actor, path: Path, summary: ImportSummary, scope: str = ""):
     """The import's transaction (none for --check): yields write(result, bar, check_only=False),
     which compares one set of tables with the database and writes it; the ImportBatch row and
     the batch's audit row close it."""
@@ -417,7 +496,10 @@ def _import_transaction(*, actor, path: Path, summary: ImportSummary):
     villages: set[str] = set()
 
     def write(result: ReadResult, bar: Progress, check_only: bool = False) -> None:
-        plans, region_rows = _compare(result, summary, bar)
+        problems = _scope_problems(result, scope, actor)
+        if problems:
+            raise ImportRejected(problems)
+        plans, region_rows = _compare(result, summary, bar, scope=scope, actor=actor)
         villages.update(result.tables["households"]["village_code"].to_list())
         if summary.check_only or check_only:
             known = set(Region.objects.filter(code__in=[r.code for r in region_rows]).values_list("code", flat=True))
@@ -457,7 +539,9 @@ def _import_transaction(*, actor, path: Path, summary: ImportSummary):
             )
 
 
-def _compare(result: ReadResult, summary: ImportSummary, bar: Progress) -> tuple[dict[str, TablePlan], list[Region]]:
+def _compare(
+    result: ReadResult, summary: ImportSummary, bar: Progress, *, scope: str = "", actor=None
+) -> tuple[dict[str, TablePlan], list[Region]]:
     """The plans (inserts, updates) of one set of tables against the database, counted into the
     summary; database-level problems reject it."""
     for name, frame in result.tables.items():
@@ -467,11 +551,13 @@ def _compare(result: ReadResult, summary: ImportSummary, bar: Progress) -> tuple
     with bar.step("与库中数据比对"):
         new_frames = {t.name: _new_frame(t, result) for t in (HOUSEHOLDS, MEMBERS, INCOMES, MEASURES) if t.name in result.tables}
         old_members = _existing(MEMBERS, household_numbers, member_ids)
-        problems = _database_problems(result, old_members)
+        old_households = _existing(HOUSEHOLDS, household_numbers, [])
+        problems = _scope_problems(result, scope, actor, old_households) if scope else []
+        problems += _database_problems(result, old_members)
         if problems:
             raise ImportRejected(problems)
         plans = {
-            "households": _plan(HOUSEHOLDS, new_frames["households"], _existing(HOUSEHOLDS, household_numbers, []), ["household_number"]),
+            "households": _plan(HOUSEHOLDS, new_frames["households"], old_households, ["household_number"]),
             "members": _plan(MEMBERS, new_frames["members"], old_members, ["id_number"]),
         }
         if "incomes" in new_frames:
@@ -608,8 +694,15 @@ def _common_county(village_codes: set[str]) -> str:
 
 def _update_plan_rows(plan: TablePlan, db_table: str, stamped: bool) -> None:
     cols = [c for c in plan.compare if c != "household_number"]
+    if "name_initials" in plan.updates.columns:
+        cols.append("name_initials")  # follows the name (not compared: derived from it)
     stamp = [pl.col("_stamp").alias("updated_at")] if stamped else []
     update_rows(db_table, plan.updates.select([*cols, pl.col("household_pk").alias("household_id"), *stamp, "id"]))
+
+
+class ExportRefused(PermissionDenied, PermissionError):
+    """This actor may not export (that region): a PermissionDenied for pages and the API
+    (403), still a PermissionError for callers written before roles were checked."""
 
 
 class ConcurrentEdit(Exception):
@@ -658,15 +751,22 @@ def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "
     from fangfan.regions.scope import prefix_for
     from fangfan.registry.interchange.write import write_tables
 
+    from fangfan.accounts.permissions import role_of
+
+    if actor is not None and role_of(actor) == "admin":
+        # roles.md: the system administrator manages users and roles, not households' personal data.
+        raise ExportRefused("系统管理员只管理用户和角色, 不能导出农户数据")
     scope = "" if actor is None else prefix_for(actor)
     if scope is None:
-        raise PermissionError("无权导出")
+        raise ExportRefused("本账号不能导出农户数据" if role_of(actor) else "请先登录")
+    if region and not region.isdigit():
+        raise ExportRefused("区划代码应为数字")
     wanted = region_codes.prefix_of(region) if len(region) == 12 else region
     if wanted and scope and not wanted.startswith(scope):
         if scope.startswith(wanted):
             wanted = scope
         else:
-            raise PermissionError("所选区划不在本账号的管辖范围内")
+            raise ExportRefused("所选区划不在本账号的管辖范围内")
     prefix = wanted or scope
     tables = dbframes.read_tables(prefix)
     villages = _village_frame(prefix)
@@ -712,3 +812,30 @@ def _village_frame(prefix: str) -> pl.DataFrame:
         schema={"village_code": pl.String, "village_name": pl.String, "township_name": pl.String,
                 "delisted": pl.Boolean, "village_kind": pl.String},
     )
+
+
+def member_id_reveal(*, actor, member_id: int, reason: str) -> str:
+    """One member's full ID number for a role that needs it (permissions.may_view_full_id), given a
+    reason; every view is an audit row (member.id_view) with who, when and why. A member outside
+    the actor's scope is "not found" (Member.DoesNotExist)."""
+    from django.core.exceptions import PermissionDenied
+
+    from fangfan.accounts.permissions import may_view_full_id
+    from fangfan.regions.scope import scope_queryset
+    from fangfan.registry.models import Member
+
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        member = scope_queryset(Member.objects.select_related("household"), actor, "household__village_id").get(
+            pk=member_id
+        )
+        if not may_view_full_id(actor):
+            raise PermissionDenied("本角色不能查看完整证件号码")
+        if len(reason) < 2:
+            raise ValueError("请填写查看完整证件号码的理由")
+        audit_record(
+            actor=actor, action="member.id_view", object_type="member", object_key=mask(member.id_number),
+            household_key=member.household.household_number, region_code=member.household.village_id,
+            comment=reason[:500],
+        )
+    return member.id_number

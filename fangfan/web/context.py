@@ -4,11 +4,11 @@ from __future__ import annotations
 from fangfan.accounts.models import Role
 
 _ALL_CASE = (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR, Role.CITY, Role.PROVINCE)
-_READERS = (*_ALL_CASE, Role.COUNTY_CA, Role.ADMIN)
+_READERS = (*_ALL_CASE, Role.COUNTY_CA)
 
 # (label, path, roles)
 MENU = (
-    ("待办", "/", (*_READERS, Role.COUNTY_DEPT)),
+    ("待办", "/", (*_READERS, Role.COUNTY_DEPT, Role.ADMIN)),
     ("农户档案", "/households/", _READERS),
     ("案件", "/cases/", _ALL_CASE),
     ("自主申报", "/declarations/", (Role.VILLAGE, Role.TOWNSHIP)),

@@ -22,7 +22,7 @@ def test_it_creates_one_demo_login_per_role_scoped_to_the_demo_county(capsys):
     assert prefix_for(users["county"]) == "341225"
     assert prefix_for(users["city"]) == "3412"
     assert prefix_for(users["province"]) == "34"
-    assert prefix_for(users["admin"]) == ""
+    assert prefix_for(users["admin"]) is None  # the administrator reads no household file
     assert users["medical"].department == "医保"
     assert users["village"].check_password("fangfan-demo")
     assert AuditEvent.objects.filter(action="user.create").count() == 8

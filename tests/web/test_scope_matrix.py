@@ -56,38 +56,109 @@ SECRET_NAME = {OWN: "本村户主", SIBLING: "邻村秘户", OTHER_TOWNSHIP: "�
 NUMBER = {code: f"HH{code}" for code in SECRET_NAME}
 
 # How a route's parameters are filled for an object outside the actor's scope:
-#   "list"      no parameters: fetched as is (and as XLSX when it offers ?format=xlsx)
-#   "public"    no login needed; must show no household data
-#   "household" / "case" / "village" / "user" / "attachment" / "receipt": parameter filled with
-#               the outside object's key
-#   "auth"      login/logout: nothing to check beyond not leaking
+#   "list"       no object parameter: fetched as is, with ?q=/?village=/?region= of an outside
+#                household (and as XLSX where offered); must not contain outside households
+#   "public"     no login needed; must show no household data
+#   "auth"       login/logout
+#   "admin"      user administration: every actor here (none is an administrator) is refused
+#   "param"      county parameters: a POST for an outside county changes nothing
+#   otherwise    the name of the outside object whose key fills the URL (see _values): the
+#                answer is 403/404 without its data, and a POST changes nothing
 ROUTES: dict[str, str] = {
     "login/": "auth",
     "logout/": "auth",
     "": "list",
+    "worklists/<str:key>/": "worklist",
+    "households/": "list",
     "households/<str:number>/": "household",
+    "households/<str:number>/explain/": "household",
+    "households/<str:number>/history/": "household",
+    "households/members/<int:member_id>/id/": "member",
+    "cases/": "list",
+    "cases/<int:case_id>/": "case",
+    "cases/<int:case_id>/do/<str:name>/": "case",
+    "cases/new/identification/<str:number>/": "household",
+    "cases/new/elimination/<str:number>/": "household",
+    "cases/new/rollback/<str:number>/": "household",
+    "cases/new/removal/<str:number>/": "household",
+    "contacts/<str:number>/": "household",
+    "plans/<str:number>/": "household",
+    "plans/<str:number>/measures/<int:measure_id>/status/": "measure",
+    "visits/<str:number>/": "household",
+    "visits/<str:number>/new/": "household",
+    "attachments/<int:attachment_id>/": "attachment",
     "workflows/notices/<str:village_code>/": "village",
+    "dashboard/": "list",
+    "parameters/": "list",
+    "parameters/preview": "param",
+    "parameters/set": "param",
+    "parameters/withdraw": "param",
+    "declare/": "public",
+    "declare/done/": "public",
+    "declare/regions/": "public",
+    "declare/status/": "public",
+    "declarations/": "list",
+    "declarations/<str:receipt>/recheck/": "receipt",
+    "declarations/<str:receipt>/close/": "receipt",
+    "users/": "admin",
+    "users/new/": "admin",
+    "users/<int:pk>/": "admin",
+    "users/<int:pk>/password/": "admin",
+    "users/<int:pk>/token/": "admin",
 }
-API_ROUTES: dict[str, str] = {}
+API_ROUTES: dict[str, str] = {
+    "GET /api/v1/households/": "list",
+    "GET /api/v1/households/{number}": "household",
+    "GET /api/v1/households/{number}/results": "household",
+    "GET /api/v1/cases/": "list",
+    "POST /api/v1/cases/": "open",
+    "GET /api/v1/cases/{case_id}": "case",
+    "GET /api/v1/cases/{case_id}/transitions": "case",
+    "POST /api/v1/cases/{case_id}/transitions/{name}": "case",
+    "GET /api/v1/cases/plans/{household_number}": "household",
+    "POST /api/v1/cases/plans/{household_number}": "household",
+    "GET /api/v1/cases/visits/{household_number}": "household",
+    "POST /api/v1/cases/visits/{household_number}": "household",
+    "GET /api/v1/worklists/": "list",
+    "GET /api/v1/worklists/{key}": "worklist",
+    "GET /api/v1/dashboard/": "list",
+    "GET /api/v1/parameters/": "list",
+    "POST /api/v1/parameters/": "param",
+    "POST /api/v1/parameters/preview": "param",
+    "POST /api/v1/evaluate/household": "evaluate",
+    "GET /api/v1/users/me": "self",
+    "GET /api/v1/users/": "admin",
+}
 
-XLSX_ROUTES = {"", "workflows/notices/<str:village_code>/"}
+XLSX_ROUTES = {"", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/"}
 
 
 # ---------------------------------------------------------------------------------------- fixtures
 
 def _plant(code: str, on: dt.date) -> dict:
+    from fangfan.declarations.services import declaration_submit
+    from fangfan.registry.models import Measure
+    from fangfan.workflows.models import Attachment
+
     household = HouseholdFactory(household_number=NUMBER[code], village=ensure_region(code, f"村{code[-3:]}"))
-    MemberFactory(household=household, name=SECRET_NAME[code], relation="head")
+    member = MemberFactory(household=household, name=SECRET_NAME[code], relation="head")
     IncomeYearFactory(household=household, year=2025, wage=300_000)
+    measure = Measure.objects.create(household=household, measure_code="M02", started_on=on, status="ongoing")
     opener = UserFactory(username=f"opener-{code}", role=Role.VILLAGE, region_code=code)
     case = wf.identification_open(actor=opener, household=household, channel="cadre_visit", on=on,
                                   reason="走访发现", consent={"signer_name": SECRET_NAME[code]})
-    return {"household": household, "case": case}
+    attachment = Attachment.objects.create(household=household, case=case, uploaded_by=opener, original_name="a.pdf",
+                                           content_type="application/pdf", size=4, sha256="0" * 64, path="none.pdf")
+    declaration = declaration_submit(name=SECRET_NAME[code], id_number=member.id_number, phone=f"1380000{code[-4:]}",
+                                     village_code=code, risk="R01", text="", client_ip=f"10.0.0.{code[-1]}")
+    return {"household": household, "member": member, "measure": measure, "case": case, "attachment": attachment,
+            "declaration": declaration, "opener": opener}
 
 
 @pytest.fixture
-def world(settings):
+def world(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path
     on = dt.date(2026, 6, 1)
     planted = {code: _plant(code, on) for code in SECRET_NAME}
     users = {
@@ -142,24 +213,64 @@ def _text(response) -> str:
     return body.decode("utf-8", "replace")
 
 
-def _leaks(text: str, villages) -> list[str]:
+def _leaks(text: str, villages, query: str = "") -> list[str]:
+    """Outside numbers and names in a response; what the user typed (echoed back in forms and
+    links) is not a leak, so the searched text is checked through the other secret."""
+    from urllib.parse import parse_qsl, quote
+
+    for _, typed in parse_qsl(query.lstrip("?")):
+        text = text.replace(typed, "").replace(quote(typed), "")
     return [s for code in villages for s in (SECRET_NAME[code], NUMBER[code]) if s in text]
 
 
-def _fill(route: str, kind: str, outside_code: str, world) -> str | None:
-    planted = world["planted"][outside_code]
-    value = {
-        "household": planted["household"].household_number,
-        "case": str(planted["case"].pk),
-        "village": outside_code,
-    }.get(kind)
-    if value is None:
-        return None
-    return re.sub(r"<(?:\w+:)?\w+>", value, route, count=1)
+def _worklist_keys() -> list[str]:
+    from fangfan.workflows.worklists import WORKLISTS
+
+    return list(WORKLISTS)
 
 
-def _object_routes(routes: dict[str, str]):
-    return [(r, k) for r, k in routes.items() if k in ("household", "case", "village")]
+def _values(kind: str, planted: dict) -> dict[str, str]:
+    """URL parameter values naming the planted objects of one village."""
+    return {
+        "number": planted["household"].household_number,
+        "household_number": planted["household"].household_number,
+        "case_id": str(planted["case"].pk),
+        "name": "home_check",
+        "member_id": str(planted["member"].pk),
+        "measure_id": str(planted["measure"].pk),
+        "attachment_id": str(planted["attachment"].pk),
+        "village_code": planted["household"].village_id,
+        "receipt": planted["declaration"].receipt,
+        "pk": str(planted["opener"].pk),
+    }
+
+
+def _fill(route: str, values: dict[str, str]) -> str:
+    route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route)
+
+
+OBJECT_KINDS = {"household", "case", "member", "measure", "attachment", "village", "receipt"}
+
+
+def _snapshot(world) -> dict:
+    """What a refused request must leave unchanged."""
+    from fangfan.declarations.models import Declaration
+    from fangfan.registry.models import Household, Measure
+    from fangfan.screening.models import CountyParameter
+    from fangfan.workflows.models import AssistancePlan, Contact, Visit
+
+    return {
+        "cases": sorted(Case.objects.values_list("pk", "state", "version")),
+        "case_count": Case.objects.count(),
+        "households": sorted(Household.objects.values_list("pk", "version", "category")),
+        "measures": sorted(Measure.objects.values_list("pk", "status")),
+        "plans": AssistancePlan.objects.count(),
+        "contacts": Contact.objects.count(),
+        "visits": Visit.objects.count(),
+        "declarations": sorted(Declaration.objects.values_list("pk", "stage")),
+        "parameters": CountyParameter.objects.count(),
+    }
 
 
 @pytest.mark.parametrize("username", list(ACTORS))
@@ -167,41 +278,60 @@ def test_it_shows_no_outside_household_on_any_list_search_or_export(client, worl
     client.force_login(world["users"][username])
     outside = OUTSIDE[username]
     for route, kind in ROUTES.items():
-        if kind not in ("list", "public"):
+        if kind not in ("list", "public", "worklist"):
             continue
-        url = "/" + route
-        queries = ["", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?village=" + outside[0]]
-        if route in XLSX_ROUTES:
-            queries.append("?format=xlsx")
-        for query in queries:
-            response = client.get(url + query)
-            assert response.status_code < 500, (url + query, response.status_code)
-            assert not _leaks(_text(response), outside), (username, url + query)
+        urls = ["/" + _fill(route, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else ["/" + route]
+        for url in urls:
+            queries = ["", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?village=" + outside[0],
+                       "?region=" + outside[0], "?township=" + outside[0][:9] + "000"]
+            if route in XLSX_ROUTES:
+                queries += ["?format=xlsx", "?format=xlsx&region=" + outside[0]]
+            for query in queries:
+                response = client.get(url + query)
+                assert response.status_code < 500, (url + query, response.status_code)
+                assert not _leaks(_text(response), outside, query), (username, url + query)
 
 
 @pytest.mark.parametrize("username", list(ACTORS))
 def test_it_answers_not_found_for_outside_objects_by_url(client, world, username):
     client.force_login(world["users"][username])
-    for route, kind in _object_routes(ROUTES):
+    for route, kind in ROUTES.items():
+        if kind not in OBJECT_KINDS:
+            continue
         for code in OUTSIDE[username]:
-            url = "/" + _fill(route, kind, code, world)
+            url = "/" + _fill(route, _values(kind, world["planted"][code]))
             for query in ("", "?format=xlsx"):
                 response = client.get(url + query)
-                assert response.status_code in (403, 404), (username, url + query, response.status_code)
+                assert response.status_code in (403, 404, 405), (username, url + query, response.status_code)
                 assert not _leaks(_text(response), OUTSIDE[username]), (username, url + query)
 
 
 @pytest.mark.parametrize("username", list(ACTORS))
-def test_it_changes_no_outside_case_by_posting_to_any_url(client, world, username):
+def test_it_changes_nothing_outside_by_posting_to_any_url(client, world, username):
     client.force_login(world["users"][username])
-    for route, kind in _object_routes(ROUTES):
-        for code in OUTSIDE[username]:
-            case = world["planted"][code]["case"]
-            url = "/" + _fill(route, kind, code, world)
-            response = client.post(url, {"seen_version": case.version, "comment": "越权", "signer_name": "x"})
-            assert response.status_code in (403, 404, 405), (username, url, response.status_code)
-            fresh = Case.objects.get(pk=case.pk)
-            assert (fresh.state, fresh.version) == (case.state, case.version), (username, url)
+    before = _snapshot(world)
+    for route, kind in ROUTES.items():
+        if kind in OBJECT_KINDS:
+            for code in OUTSIDE[username]:
+                planted = world["planted"][code]
+                url = "/" + _fill(route, _values(kind, planted))
+                response = client.post(url, {
+                    "seen_version": planted["case"].version, "comment": "越权", "signer_name": "x", "reason": "越权",
+                    "note": "越权", "status": "done", "cadre_name": "x", "visitors": "x", "method": "home",
+                    "visited_on": "2026-06-02", "channel": "cadre_visit", "expected_status": "ongoing",
+                })
+                assert response.status_code in (403, 404, 405), (username, url, response.status_code)
+        elif kind == "param":
+            response = client.post("/" + route, {
+                "name": "dibao.line_rural_year", "region_prefix": OTHER_COUNTY[:6], "start": "2026-01-01",
+                "value_text": "6000", "document": "越权", "pk": "1", "reason": "越权"})
+            assert response.status_code < 500, (username, route, response.status_code)
+        elif kind == "admin":
+            url = "/" + _fill(route, _values(kind, world["planted"][OWN]))
+            assert client.get(url).status_code in (403, 404), (username, url)
+            assert client.post(url, {"role": "admin", "region_code": "", "password1": "x" * 12,
+                                     "password2": "x" * 12}).status_code in (403, 404), (username, url)
+    assert _snapshot(world) == before, username
 
 
 @pytest.mark.parametrize("username", list(ACTORS))
@@ -209,36 +339,62 @@ def test_it_shows_and_changes_nothing_outside_through_the_api(client, world, use
     token = api_token_create(actor=None, user=world["users"][username])
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     outside = OUTSIDE[username]
+    before = _snapshot(world)
     for route, kind in API_ROUTES.items():
         method, path = route.split(" ", 1)
-        if kind == "list":
-            for query in ("", "?q=" + NUMBER[outside[0]], "?village=" + outside[0]):
-                response = client.get(path + query, **auth) if method == "GET" else None
-                if response is None:
-                    continue
-                assert response.status_code < 500, (route, query, response.status_code)
-                assert not _leaks(_text(response), outside), (username, route, query)
-        elif kind in ("household", "case", "village"):
+        if kind in ("list", "worklist", "self"):
+            paths = [_fill(path, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else [path]
+            for url in paths:
+                for query in ("", "?q=" + NUMBER[outside[0]], "?village=" + outside[0], "?region=" + outside[0]):
+                    response = client.get(url + query, **auth)
+                    assert response.status_code < 500, (route, query, response.status_code)
+                    assert not _leaks(_text(response), outside, query), (username, route, query)
+        elif kind in OBJECT_KINDS:
             for code in outside:
-                url = re.sub(r"\{\w+\}", _fill("<x>", kind, code, world), path, count=1)
-                case = world["planted"][code]["case"]
+                planted = world["planted"][code]
+                url = _fill(path, _values(kind, planted))
                 if method == "GET":
                     response = client.get(url, **auth)
                 else:
-                    response = client.generic(method, url, data=b'{"seen_version": %d, "comment": "x", "data": {}}'
-                                              % case.version, content_type="application/json", **auth)
-                assert response.status_code in (403, 404), (username, route, url, response.status_code)
+                    body = {"seen_version": planted["case"].version, "comment": "x", "data": {}, "measures": [],
+                            "visited_on": "2026-06-02", "method": "home", "visitors": "x"}
+                    response = client.post(url, body, content_type="application/json", **auth)
+                assert response.status_code in (403, 404, 422), (username, route, url, response.status_code)
                 assert not _leaks(_text(response), outside), (username, route, url)
-                fresh = Case.objects.get(pk=case.pk)
-                assert (fresh.state, fresh.version) == (case.state, case.version), (username, route)
+        elif kind == "open":
+            for code in outside:
+                response = client.post(path, {"household_number": NUMBER[code], "channel": "cadre_visit"},
+                                        content_type="application/json", **auth)
+                assert response.status_code in (400, 403, 404, 422), (username, route, response.status_code)
+        elif kind == "param":
+            response = client.post(path, {"name": "dibao.line_rural_year", "region_prefix": OTHER_COUNTY[:6],
+                                          "start": "2026-01-01", "value": "6000", "document": "越权"},
+                                   content_type="application/json", **auth)
+            assert response.status_code in (400, 403, 404, 422), (username, route, response.status_code)
+            assert not _leaks(_text(response), outside), (username, route)
+        elif kind == "evaluate":
+            response = client.post(path, _evaluate_body(OTHER_COUNTY), content_type="application/json", **auth)
+            assert response.status_code in (400, 403, 404, 422), (username, route, response.status_code)
+        elif kind == "admin":
+            assert client.get(path, **auth).status_code == 403, (username, route)
+    assert _snapshot(world) == before, username
+
+
+def _evaluate_body(village: str) -> dict:
+    from tests.factories import make_id_number
+
+    return {
+        "as_of": "2026-06-30",
+        "households": [{"户编号": "EV1", "村代码": village, "户类型": "脱贫户", "住房安全": "是", "饮水安全": "是"}],
+        "members": [{"户编号": "EV1", "姓名": "评估", "证件号码": make_id_number(7, county=village[:6]),
+                     "与户主关系": "户主", "劳动技能": "普通劳动力"}],
+        "incomes": [{"户编号": "EV1", "年度": 2025, "工资性收入": "3000"}],
+    }
 
 
 def test_it_refuses_the_api_without_a_token(client, world):
-    for route, kind in API_ROUTES.items():
-        if kind == "public":
-            continue
+    for route in API_ROUTES:
         method, path = route.split(" ", 1)
-        if "{" in path:
-            path = re.sub(r"\{\w+\}", "1", path)
+        path = re.sub(r"\{\w+\}", "1", path)
         response = client.generic(method, path)
         assert response.status_code == 401, (route, response.status_code)

@@ -8,6 +8,29 @@ from fangfan.regions.models import Region
 DEMO_PASSWORD = "fangfan-demo"
 
 
+def _demo_village(county: str) -> Region | None:
+    """The village with the most rule candidates of the latest screening (so that the village
+    login has households to open cases for; `demo_workload` keeps some of them), else the
+    first village with households."""
+    from django.db.models import Count, Max
+
+    from fangfan.regions.scope import code_range_q
+    from fangfan.screening.models import ScreeningResult
+
+    results = ScreeningResult.objects.filter(code_range_q("household__village_id", county))
+    latest = results.aggregate(latest=Max("as_of"))["latest"]
+    if latest is not None:
+        best = (
+            results.filter(as_of=latest).exclude(candidate_category="").values("household__village_id")
+            .annotate(n=Count("id")).order_by("-n", "household__village_id").first()
+        )
+        if best is not None:
+            return Region.objects.get(code=best["household__village_id"])
+    return Region.objects.filter(
+        level="village", code__startswith=county, households__isnull=False
+    ).order_by("code").first()
+
+
 class Command(BaseCommand):
     help = "为演示县创建每个角色的一个演示账号(仅用于 make demo)"
 
@@ -16,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEMO_PASSWORD)
 
     def handle(self, *args, county, password, **options):
-        village = Region.objects.filter(level="village", code__startswith=county, households__isnull=False).order_by("code").first()
+        village = _demo_village(county)
         if village is None:
             raise CommandError(f"县 {county} 没有已导入的村,请先导入数据")
         township = village.code[:9] + "000"

@@ -1,4 +1,5 @@
 """fangfan export OUT [--region CODE] [--as USER]: the registry as interchange files."""
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.accounts.actors import acting_user
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         if region and not region.isdigit():
             raise CommandError(f"区划代码应为数字: {region}")
         actor = acting_user(username)
-        counts = registry_export(actor=actor, out=out, region=region, reason=reason)
+        try:
+            counts = registry_export(actor=actor, out=out, region=region, reason=reason)
+        except PermissionDenied as exc:
+            raise CommandError(str(exc)) from None
         if verbosity:
             self.stdout.write("已导出: " + ",".join(f"{k} {v} 行" for k, v in counts.items()) + f" → {out}")

@@ -1,4 +1,5 @@
 """fangfan import PATH [--check] [--as USER]: interchange files (data.md) into the registry."""
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.accounts.actors import acting_user
@@ -23,6 +24,8 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError(f"共 {len(exc.problems)} 个问题,未写入任何数据") from None
+        except PermissionDenied as exc:
+            raise CommandError(f"{exc},未写入任何数据") from None
         except FileNotFoundError as exc:
             raise CommandError(f"找不到文件: {exc.filename or path}") from None
         if verbosity == 0:
