@@ -7,8 +7,10 @@ DEMO_DIR := var/demo-county
 DEMO_COUNTY ?= 341225
 DEMO_HOUSEHOLDS ?= 3000
 export FANGFAN_DATA_DIR ?= $(CURDIR)/var
+# Debian's chromium, driven by Playwright in tests/browser (Playwright never downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test bench clean
+.PHONY: install chromium demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import polars as pl
 import yaml
@@ -642,6 +642,53 @@ class ParameterSet:
             )
             values[name][key] = [ParamValue(name, key, dt.date.min, value, WHAT_IF_SOURCE)]
         return ParameterSet(self.definitions, values, self.origin + " + what-if")
+
+    def with_layer(
+        self,
+        rows: Iterable[tuple[str, str, dt.date | str, object, str]],
+        label: str = "layer",
+        on_error: Callable[[ParameterError, tuple], None] | None = None,
+    ) -> "ParameterSet":
+        """A layer of dated values given as data (the county values kept in the database): each row
+        (name, prefix, start, value, source) is validated like a YAML value (same prefix rule, same
+        coerce_value; a text value is parsed like a what-if value) and added to the tree. A row with
+        the same name, prefix and start as a shipped value replaces it; among rows of the same key
+        the later one wins (a correction). Dates after it keep applying by the prefix-and-date rule.
+        With `on_error`, an invalid row is reported to it and left out instead of failing the whole
+        set (a stored value that a later release no longer accepts must not stop every reader)."""
+        values = {name: {p: list(items) for p, items in by_prefix.items()} for name, by_prefix in self._values.items()}
+        count = 0
+        for i, row in enumerate(rows, 1):
+            try:
+                parsed = self._layer_value(row, f"{label} 第{i}行")
+            except ParameterError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc, row)
+                continue
+            items = [pv for pv in values[parsed.name].get(parsed.prefix, []) if pv.start != parsed.start]
+            items.append(parsed)
+            values[parsed.name][parsed.prefix] = items
+            count += 1
+        if not count:
+            return self
+        return ParameterSet(self.definitions, values, f"{self.origin} + {label}")
+
+    def _layer_value(self, row: Any, where: str) -> ParamValue:
+        try:
+            name, prefix, start, raw, source = row
+        except (TypeError, ValueError):
+            raise ParameterError(f"{where}: 应为 (name, prefix, start, value, source)") from None
+        definition = self.definition(name)
+        where = f"{where} 参数 {name}"
+        key = check_prefix(prefix, where)
+        day = _parse_date(start, where)
+        if not isinstance(source, str) or not source.strip():
+            raise ParameterError(f"{where}: 缺少文件依据(source)")
+        value = parse_value_text(definition, raw) if isinstance(raw, str) else coerce_value(definition, raw, where)
+        if isinstance(value, Follow):
+            _check_follow_target(self.definitions, name, value, where)
+        return ParamValue(name, key, day, value, source.strip())
 
     # -------------------------------------------------------------- lookups
     def names(self) -> list[str]:

@@ -52,3 +52,43 @@ class ScreeningResult(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["household", "as_of"], name="screening_result_unique")]
         indexes = [models.Index(fields=["as_of", "candidate_category"]), models.Index(fields=["as_of", "warning_color"])]
+
+
+class CountyParameter(models.Model):
+    """A county's own dated value of a policy parameter: a layer above the shipped YAML, resolved by
+    the same prefix-and-date rule (fangfan.policy.params.ParameterSet.with_layer). Rows are never
+    deleted or edited: a correction is a new row for the same (name, prefix, start), which marks the
+    older one superseded; a withdrawal only stamps the row."""
+
+    name = models.CharField("参数", max_length=80)
+    region_prefix = models.CharField("区划前缀", max_length=12)
+    start = models.DateField("起始日期")
+    # The value as the policy loader reads it (parse_value_text): "7000", "20 working", "null", YAML.
+    value_text = models.TextField("取值")
+    document = models.CharField("文件依据", max_length=300)
+    set_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name="设置人")
+    set_at = models.DateTimeField("设置时间", auto_now_add=True)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="被更正为"
+    )
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="撤回人"
+    )
+    withdraw_reason = models.CharField("撤回原因", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "县级参数"
+        indexes = [models.Index(fields=["region_prefix", "name", "start"])]
+
+    @property
+    def active(self) -> bool:
+        return self.superseded_by_id is None and self.withdrawn_at is None
+
+    @property
+    def status_zh(self) -> str:
+        if self.withdrawn_at is not None:
+            return "已撤回"
+        if self.superseded_by_id is not None:
+            return "已更正"
+        return "有效"

@@ -123,9 +123,9 @@ def screening_run(
     default income year is the latest of the whole scope, as for one evaluation of all of it."""
     started = time.perf_counter()
     if params is None:
-        from fangfan.policy.params import ParameterSet
+        from fangfan.screening.parameters import current_parameters
 
-        params = ParameterSet.load()
+        params = current_parameters()
     prefix = _region_prefix(actor, region)
     bar = Progress(enabled=progress)
     summary = ScreeningSummary(as_of=as_of)
@@ -210,3 +210,231 @@ def _screen_part(*, actor, as_of, year, prefix, params, bar, summary: ScreeningS
             after={"as_of": as_of.isoformat(), "households": results.height,
                    "created": inserts.height, "updated": updates.height},
         )
+
+
+# ------------------------------------------------------------------------------------------ county parameters
+CLASS_ZH = {"tekun": "特困", "dibao": "低保", "dibao_eligible": "符合低保条件", "dibao_marginal": "低保边缘",
+            "expense_hardship": "支出型困难", None: "无"}
+CATEGORY_ZH = {"unstable_lifted": "脱贫不稳定户", "marginal": "边缘易致贫户", "sudden_hardship": "突发严重困难户", None: "无"}
+PREVIEW_EXAMPLES = 3
+# Dates the rules can work with (date arithmetic near 9999-12-31 would overflow).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
+@dataclass
+class _Checked:
+    name: str
+    prefix: str
+    start: dt.date
+    value_text: str
+    layer: tuple
+
+
+def _field_error(field: str, message: str):
+    from django.core.exceptions import ValidationError
+
+    return ValidationError({field: [message]})
+
+
+def _check_parameter_input(*, actor, name, region_prefix, start, value_text) -> _Checked:
+    """Role, region and value checks shared by the preview and the save (Chinese messages by field)."""
+    from django.core.exceptions import PermissionDenied
+
+    from fangfan.accounts.permissions import may_set_parameter
+    from fangfan.policy.params import ParameterError, normalise_prefix
+    from fangfan.regions.scope import region_prefix_for
+    from fangfan.screening.parameters import current_parameters
+
+    name = (name or "").strip()
+    params = current_parameters()
+    if name not in params.definitions:
+        raise _field_error("name", f"没有参数 {name!r}" if name else "请选择参数")
+    if not may_set_parameter(actor, name):
+        raise PermissionDenied(
+            "dibao.* 参数由县民政局设置" if name.startswith("dibao.") else "该参数由县乡村振兴局设置(县民政局只设置 dibao.* 参数)"
+        )
+    own = region_prefix_for(actor)
+    if not own or len(own) < 6:
+        raise PermissionDenied("本账号没有所属的县,不能设置县级参数")
+    try:
+        prefix = normalise_prefix(str(region_prefix or own).strip())
+    except ParameterError as exc:
+        raise _field_error("region_prefix", str(exc)) from None
+    if len(prefix) < 6 or not prefix.startswith(own[:6]):
+        raise _field_error("region_prefix", f"只能设置本县({own[:6]})及其乡镇、村的参数")
+    if not isinstance(start, dt.date):
+        raise _field_error("start", "请填写起始日期(YYYY-MM-DD)")
+    if not FIRST_DAY <= start <= LAST_DAY:
+        raise _field_error("start", f"起始日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
+    text = (value_text or "").strip()
+    if not text:
+        raise _field_error("value_text", "请填写取值(要表示“未设定”请写 null)")
+    row = (name, prefix, start, text, "预览")
+    try:
+        params.with_layer([row], "取值")
+    except ParameterError as exc:
+        raise _field_error("value_text", str(exc)) from None
+    return _Checked(name, prefix, start, text, row)
+
+
+def county_parameter_set(*, actor, name: str, region_prefix: str, start: dt.date, value_text: str, document: str):
+    """Store a county's dated value (a new row; an active row of the same name, prefix and start is
+    marked superseded by it), audited with the value in force before and the new one."""
+    from fangfan.screening.models import CountyParameter
+    from fangfan.screening.parameters import current_parameters
+
+    checked = _check_parameter_input(actor=actor, name=name, region_prefix=region_prefix, start=start,
+                                     value_text=value_text)
+    document = (document or "").strip()
+    if not document:
+        raise _field_error("document", "请填写文件依据(文件名称和文号)")
+    if len(document) > 300:
+        raise _field_error("document", "文件依据最多 300 字")
+    if any(ord(ch) < 32 for ch in document):
+        raise _field_error("document", "文件依据不能含控制字符或换行")
+    params = current_parameters()
+    before = params.get(checked.name, checked.prefix, checked.start)
+    with transaction.atomic():
+        same = list(
+            CountyParameter.objects.select_for_update().filter(
+                name=checked.name, region_prefix=checked.prefix, start=checked.start,
+                superseded_by__isnull=True, withdrawn_at__isnull=True,
+            )
+        )
+        row = CountyParameter.objects.create(
+            name=checked.name, region_prefix=checked.prefix, start=checked.start, value_text=checked.value_text,
+            document=document, set_by=actor,
+        )
+        CountyParameter.objects.filter(pk__in=[r.pk for r in same]).update(superseded_by=row)
+        audit_record(
+            actor=actor,
+            action="parameter.set",
+            object_type="county_parameter",
+            object_key=str(row.pk),
+            region_code=checked.prefix,
+            before=None if before is None else {
+                "name": checked.name, "value": _plain_value(before.value), "prefix": before.prefix,
+                "start": before.start.isoformat(), "source": before.source,
+                "corrected_rows": [r.pk for r in same],
+            },
+            after={"name": checked.name, "value": checked.value_text, "prefix": checked.prefix,
+                   "start": checked.start.isoformat(), "document": document},
+        )
+    return row
+
+
+def county_parameter_withdraw(*, actor, pk: int, reason: str):
+    """Withdraw an active value (it stays in the history, stamped)."""
+    from django.http import Http404
+    from django.utils import timezone
+
+    from fangfan.accounts.permissions import may_set_parameter, require
+    from fangfan.regions.scope import region_prefix_for
+    from fangfan.screening.models import CountyParameter
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise _field_error("reason", "请填写撤回原因")
+    own = region_prefix_for(actor)
+    with transaction.atomic():
+        row = CountyParameter.objects.select_for_update().filter(pk=pk).first()
+        if row is None or not own or not row.region_prefix.startswith(own):
+            raise Http404("没有这条参数记录")
+        require(may_set_parameter(actor, row.name), "无权撤回该参数")
+        if not row.active:
+            raise _field_error("reason", "该记录已被更正或撤回")
+        row.withdrawn_at, row.withdrawn_by, row.withdraw_reason = timezone.now(), actor, reason[:300]
+        row.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
+        audit_record(actor=actor, action="parameter.withdraw", object_type="county_parameter", object_key=str(row.pk),
+                     region_code=row.region_prefix, before={"name": row.name, "value": row.value_text,
+                                                           "start": row.start.isoformat()},
+                     after=None, comment=reason)
+    return row
+
+
+def _plain_value(value):
+    from fangfan.policy.params import _plain
+
+    return _plain(value)
+
+
+@dataclass
+class ParameterPreview:
+    name: str
+    prefix: str
+    start: dt.date
+    value_text: str
+    as_of: dt.date
+    households: int
+    villages: list[dict]  # village_code, village_name, households, category_changed, class_changed, …, examples
+    total: dict
+    transitions: list[str]
+
+
+def county_parameter_preview(*, actor, name: str, region_prefix: str, start: dt.date, value_text: str,
+                             as_of: dt.date | None = None) -> ParameterPreview:
+    """What-if before saving: the households of the region evaluated with the parameters in force
+    and with the new value, compared by village (candidate category, low-income class, warning
+    colour, elimination), with a few example households per village."""
+    from fangfan.policy.whatif import compare
+    from fangfan.regions.models import Region
+    from fangfan.screening.parameters import current_parameters
+
+    checked = _check_parameter_input(actor=actor, name=name, region_prefix=region_prefix, start=start,
+                                     value_text=value_text)
+    if as_of is None:
+        as_of = max(checked.start, dt.date.today())
+    if not FIRST_DAY <= as_of <= LAST_DAY:
+        raise _field_error("as_of", f"评估日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
+    base = current_parameters()
+    changed = base.with_layer([checked.layer], "预览")
+    tables = dbframes.read_tables(checked.prefix)
+    preview = ParameterPreview(checked.name, checked.prefix, checked.start, checked.value_text, as_of,
+                               tables["households"].height, [], {}, [])
+    if tables["households"].height == 0:
+        return preview
+    before = evaluate_tables(tables, as_of=as_of, params=base)
+    after = evaluate_tables(tables, as_of=as_of, params=changed)
+    comparison = compare(before, after)
+    fields = ("candidate_category", "low_income_class", "warning_color", "elimination")
+    joined = before.select("household_id", "village_code", *fields).join(
+        after.select("household_id", *[pl.col(f).alias(f"{f}__after") for f in fields]), on="household_id"
+    )
+    changed_rows = joined.filter(
+        pl.any_horizontal([pl.col(f).fill_null("") != pl.col(f"{f}__after").fill_null("") for f in fields])
+    )
+    examples: dict[str, list[dict]] = {}
+    for row in changed_rows.iter_rows(named=True):
+        items = examples.setdefault(row["village_code"], [])
+        if len(items) < PREVIEW_EXAMPLES:
+            items.append({
+                "household_id": row["household_id"],
+                "category_before": CATEGORY_ZH.get(row["candidate_category"], row["candidate_category"]),
+                "category_after": CATEGORY_ZH.get(row["candidate_category__after"], row["candidate_category__after"]),
+                "class_before": CLASS_ZH.get(row["low_income_class"], row["low_income_class"]),
+                "class_after": CLASS_ZH.get(row["low_income_class__after"], row["low_income_class__after"]),
+                "warning_before": row["warning_color"] or "无",
+                "warning_after": row["warning_color__after"] or "无",
+            })
+    villages = comparison.by_area.filter(pl.col("level") == "village")
+    names = dict(Region.objects.filter(code__in=villages["code"].to_list()).values_list("code", "name"))
+    for row in villages.iter_rows(named=True):
+        preview.villages.append({
+            "village_code": row["code"],
+            "village_name": names.get(row["code"], ""),
+            "households": row["households"],
+            "category_changed": row["candidate_category_changed"],
+            "class_changed": row["low_income_class_changed"],
+            "warning_changed": row["warning_color_changed"],
+            "elimination_changed": row["elimination_changed"],
+            "any_changed": row["any_changed"],
+            "examples": examples.get(row["code"], []),
+        })
+    total = comparison.by_area.filter(pl.col("level") == "total").row(0, named=True)
+    preview.total = {
+        "households": total["households"], "category_changed": total["candidate_category_changed"],
+        "class_changed": total["low_income_class_changed"], "warning_changed": total["warning_color_changed"],
+        "elimination_changed": total["elimination_changed"], "any_changed": total["any_changed"],
+    }
+    preview.transitions = comparison.transition_lines()
+    return preview

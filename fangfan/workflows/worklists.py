@@ -26,7 +26,6 @@ from fangfan.common.money import format_yuan
 from fangfan.regions.scope import code_range_q, code_range_sql, prefix_for, scope_queryset
 from fangfan.registry.models import Household, Member
 from fangfan.workflows import engine, identification, profile, selectors
-from fangfan.workflows.calendar import CalendarUnknown
 from fangfan.workflows.errors import WorkflowError
 from fangfan.workflows.models import AssistancePlan, Case, Contact, Notice, Objection
 from fangfan.workflows.notices import LEVEL_LABEL as NOTICE_LEVEL_LABEL
@@ -350,7 +349,7 @@ def visits(*, actor, as_of: dt.date, township: str = "", village: str = "") -> R
                 continue
             late = as_of > due
             rows.append({
-                **_household_cells(h, heads), "category": C.CATEGORY.label(h.category) or "脱贫户",
+                **_household_cells(h, heads), "category": C.CATEGORY.label(h.category) if h.category else C.HOUSEHOLD_TYPE.label(h.household_type),
                 "last_visit_on": h.last_visit_on, "due_on": due, "status": "逾期" if late else "到期",
                 "days_over": (as_of - due).days if late else 0,
             })

@@ -649,3 +649,55 @@ def test_it_resolves_no_codes_and_dates_before_any_value_to_nulls(params):
     assert early["monitoring.income_line"].to_list() == [None]
     assert early["monitoring.income_line__source"].to_list() == [None]
     assert early["negative_list"].to_list() == [None]
+
+
+# ------------------------------------------------------------------------------ a layer given as data (county values)
+def test_it_lets_a_layer_value_replace_a_shipped_value_of_the_same_prefix_and_start(params):
+    layered = params.with_layer([("visits.marginal_months", "341225", D("2020-01-01"), "2", "县文件")])
+    assert params.value("visits.marginal_months", FUNAN, D("2026-06-30")) == 1
+    found = layered.get("visits.marginal_months", FUNAN, D("2026-06-30"))
+    assert (found.value, found.prefix, found.source) == (2, "341225", "县文件")
+    assert layered.resolve_frame([FUNAN], D("2026-06-30"))["visits.marginal_months"].to_list() == [2]
+
+
+def test_it_applies_a_layer_value_from_its_start_and_lets_the_later_row_of_a_key_win(params):
+    layered = params.with_layer(
+        [
+            ("monitoring.income_line", "341225", "2026-07-01", "7000", "第一份"),
+            ("monitoring.income_line", "341225", "2026-07-01", "7100", "更正"),
+        ]
+    )
+    assert layered.value("monitoring.income_line", FUNAN, D("2026-06-30")) == Decimal("6000")
+    assert layered.get("monitoring.income_line", FUNAN, D("2026-07-01")).source == "更正"
+    assert layered.value("monitoring.income_line", FUNAN, D("2026-07-01")) == Decimal("7100")
+    assert layered.value("monitoring.income_line", LINGSHOU, D("2026-07-01")) == Decimal("6000")
+    assert params.with_layer([]) is params
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (("monitoring.income_line", "341225", "2026-01-01", "七千", "x"), "金额"),
+        (("monitoring.income_line", "341200", "2026-01-01", "7000", "x"), "零段"),
+        (("monitoring.income_line", "341225", "2026-02-30", "7000", "x"), "日期不存在"),
+        (("monitoring.income_line", "341225", "2026-01-01", "7000", " "), "文件依据"),
+        (("no.such", "341225", "2026-01-01", "1", "x"), "未知参数"),
+        (("elimination.income_line", "341225", "2026-01-01", "follow:notice.village_days", "x"), "单位"),
+    ],
+)
+def test_it_validates_a_layer_like_the_yaml_files(params, row, message):
+    with pytest.raises(ParameterError, match=message):
+        params.with_layer([row])
+
+
+def test_it_reports_and_leaves_out_an_invalid_layer_row_when_asked(params):
+    skipped = []
+    layered = params.with_layer(
+        [
+            ("monitoring.income_line", "341225", "2026-01-01", "七千", "旧文件"),
+            ("monitoring.income_line", "341225", "2026-01-01", "7000", "新文件"),
+        ],
+        on_error=lambda error, row: skipped.append((row[4], str(error))),
+    )
+    assert layered.value("monitoring.income_line", FUNAN, D("2026-06-30")) == Decimal("7000")
+    assert len(skipped) == 1 and skipped[0][0] == "旧文件" and "金额" in skipped[0][1]

@@ -10,14 +10,6 @@ def test_it_asks_for_a_login_before_showing_anything(client):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_it_shows_the_households_of_the_users_village_only(client):
-    HouseholdFactory(household_number="MINE", village=ensure_region("341225103208", "王店村"))
-    HouseholdFactory(household_number="OTHER", village=ensure_region("341225104201"))
-    client.force_login(UserFactory(role="village", region_code="341225103208"))
-    page = client.get("/").content.decode()
-    assert "MINE" in page and "OTHER" not in page and "王店村" in page
-
-
 def test_it_masks_id_numbers_on_the_household_page_and_hides_other_regions(client):
     member = MemberFactory(household=HouseholdFactory(household_number="MINE"))
     HouseholdFactory(household_number="OTHER", village=ensure_region("341225104201"))

@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.common.dates import DateError, parse_date
 from fangfan.policy.calc import CALCULATORS, CalcError, run
-from fangfan.policy.params import ParameterError, ParameterSet, parse_override
+from fangfan.policy.params import ParameterError, parse_override
+from fangfan.screening.parameters import parameters_for_command
 
 
 class Command(BaseCommand):
@@ -52,7 +53,7 @@ class Command(BaseCommand):
                 raise CommandError(f"输入 {key.strip()} 重复")
             raw[key.strip()] = value
         try:
-            params = ParameterSet.load()
+            params = parameters_for_command(self.stderr.write)
             if overrides:
                 params = params.with_overrides([parse_override(text) for text in overrides])
             result = run(params, name, region.strip(), on, raw)

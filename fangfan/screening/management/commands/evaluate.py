@@ -1,11 +1,12 @@
 """fangfan evaluate PATH --as-of YYYY-MM-DD [--year YYYY] --out FILE [--set NAME=VALUE …]
-[--set PREFIX:NAME=VALUE …] [--compare] [--engine local|spark]
+[--set PREFIX:NAME=VALUE …] [--compare] [--engine local|spark] [--county-params]
 
 Evaluates every household of interchange files (rules.md, the `evaluate` contract) and writes
 one row per household (CSV, or XLSX when FILE ends in .xlsx). Bad input: every problem is
 listed, exit non-zero, no output file. With --compare, the shipped parameters are evaluated
 too and the changes are written beside the results (OUT_compare.csv and OUT_transitions.csv,
-or sheets of the workbook)."""
+or sheets of the workbook). The shipped parameters are used unless --county-params adds the counties'
+own dated values from the database (县级参数): by default the results depend on the files alone."""
 from __future__ import annotations
 
 import importlib.util
@@ -106,8 +107,11 @@ class Command(BaseCommand):
                             help="改动参数: NAME=VALUE 或 PREFIX:NAME=VALUE(可多次)")
         parser.add_argument("--compare", action="store_true", help="同时按现行参数评估并输出变化统计")
         parser.add_argument("--engine", choices=("local", "spark"), default="local")
+        parser.add_argument("--county-params", dest="county_params", action="store_true",
+                            help="同时使用数据库中的县级参数(默认只用随程序发布的参数,结果只取决于文件)")
 
-    def handle(self, *args, path, as_of, year, out, overrides, compare, engine, verbosity, **options):
+    def handle(self, *args, path, as_of, year, out, overrides, compare, engine, verbosity, county_params=False,
+               **options):
         from fangfan.policy.evaluate import evaluate_tables, format_results
         from fangfan.policy.params import ParameterSet
         from fangfan.policy.whatif import compare as compare_results
@@ -126,6 +130,10 @@ class Command(BaseCommand):
         progress = Progress(enabled=verbosity > 0)
 
         shipped = ParameterSet.load()
+        if county_params:
+            from fangfan.screening.parameters import current_parameters
+
+            shipped = current_parameters()
         params = shipped
         if overrides:
             parsed = [parse_set(text) for text in overrides]

@@ -1,5 +1,7 @@
 """`fangfan params --region CODE --date D [--format table|yaml|json] [--set [PREFIX:]NAME=VALUE ...]`:
-the whole parameter set in force for a region at a date — value, unit, prefix used, start and source."""
+the whole parameter set in force for a region at a date — value, unit, prefix used, start and source.
+The counties' own values kept in the database (县级参数) are included; with --dir only that directory's
+YAML is read. While the region has no 农村低保标准 a warning line says what cannot be judged."""
 from __future__ import annotations
 
 import json
@@ -9,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.common.dates import DateError, parse_date
 from fangfan.policy.params import ParameterError, ParameterSet, parse_override
+from fangfan.screening.parameters import dibao_line_warning, parameters_for_command
 
 
 class Command(BaseCommand):
@@ -34,12 +37,15 @@ class Command(BaseCommand):
         except DateError as exc:
             raise CommandError(f"--date 无效: {exc}") from None
         try:
-            params = ParameterSet.load(dir)
+            params = ParameterSet.load(dir) if dir else parameters_for_command(self.stderr.write)
             if overrides:
                 params = params.with_overrides([parse_override(text) for text in overrides])
             rows = params.describe(region.strip(), on)
+            warning = dibao_line_warning(params, region.strip(), on)
         except ParameterError as exc:
             raise CommandError(str(exc)) from None
+        if warning and format != "table":
+            self.stderr.write(warning)  # stdout stays parseable JSON/YAML
         title = f"参数 — 区划 {region} — {on.isoformat()}"
         if format == "json":
             self.stdout.write(json.dumps({"region": region, "date": on.isoformat(), "parameters": _records(rows)}, ensure_ascii=False, indent=2))
@@ -59,6 +65,8 @@ class Command(BaseCommand):
             table.add_row(row["name"], row["value"], row["unit_zh"], row["prefix"], row["start"], row["source"])
         console = Console(file=self.stdout, width=max(160, Console().width), soft_wrap=False)
         console.print(table)
+        if warning:
+            self.stdout.write(warning)
 
 
 def _records(rows: list[dict]) -> list[dict]:

@@ -30,7 +30,9 @@ see every region (shell access is operator access). --on is the business date (d
 --version is the case version you looked at (default: the current one); a stale version is refused.
 Example: fangfan case advance 12 home_check --as cun1 --data '{"investigators":["李四","王五"],"form":{}}'"""
 
-OPERATOR = SimpleNamespace(is_authenticated=True, is_system_admin=True, role="admin", username="shell")
+# The shell without --as: operator access to every region. Its role is no user role ("system"),
+# so it is neither the household-blind administrator nor allowed any case decision.
+OPERATOR = SimpleNamespace(is_authenticated=True, is_system_admin=True, role="system", username="shell")
 
 
 class Command(BaseCommand):
