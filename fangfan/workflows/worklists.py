@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import polars as pl
 from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.utils import timezone
 
 from fangfan.accounts.models import ROLE_LEVEL, Role
 from fangfan.common import codes as C
@@ -471,6 +472,28 @@ class Worklist:
 
 _HOUSEHOLD = (("household_number", "户编号"), ("village", "村"), ("head", "户主"))
 
+
+def declarations(*, actor, as_of: dt.date, township: str = "", village: str = "") -> Rows:
+    """Self-declarations (农户自主申报) not yet turned into a case: to register, or to check
+    (those that opened a W1 case are on the case lists)."""
+    from fangfan.common.ids import mask
+    from fangfan.declarations.selectors import declarations_for_village, may_work_declarations
+
+    if not may_work_declarations(actor):
+        return Rows([], lambda items: [])
+    qs = declarations_for_village(actor=actor, village=narrow_prefix(township, village), stage="waiting")
+
+    def build(items) -> list[dict]:
+        return [{
+            "receipt": d.receipt, "village": d.village.name or d.village_id, "name": d.name,
+            "id_number": mask(d.id_number), "phone": d.phone, "risk": C.RISK.label(d.risk) if d.risk else "",
+            "stage": d.get_stage_display(), "submitted_at": timezone.localtime(d.submitted_at).strftime("%Y-%m-%d %H:%M"),
+            "household_number": d.household.household_number if d.household_id else "",
+        } for d in items]
+
+    return Rows(qs.order_by("submitted_at", "id"), build)
+
+
 WORKLISTS: dict[str, Worklist] = {w.key: w for w in (
     Worklist("waiting", "待我办理的案件", waiting,
              (("case_id", "案件号"), ("kind", "类型"), *_HOUSEHOLD, ("state", "状态"), ("opened_on", "发起日期"),
@@ -505,12 +528,17 @@ WORKLISTS: dict[str, Worklist] = {w.key: w for w in (
              (*_HOUSEHOLD, ("candidate", "候选类别"), ("risks", "风险"), ("per_capita_income", "人均纯收入(元)"),
               ("income_line", "监测范围(元)"), ("negative_list", "负面清单"), ("as_of", "筛查日期")),
              "最近一次筛查没有发现未纳入的疑似对象"),
+    Worklist("declarations", "待处理的农户自主申报", declarations,
+             (("receipt", "回执号"), ("village", "村"), ("name", "申报人"), ("id_number", "证件号码"),
+              ("phone", "联系电话"), ("risk", "困难类型"), ("stage", "阶段"), ("submitted_at", "申报时间"),
+              ("household_number", "户编号")),
+             "没有待处理的农户自主申报"),
 )}
 
-_CASE_WORKERS = tuple(WORKLISTS)
+_CASE_WORKERS = tuple(k for k in WORKLISTS if k != "declarations")
 ROLE_LISTS: dict[str, tuple[str, ...]] = {
-    Role.VILLAGE: _CASE_WORKERS,
-    Role.TOWNSHIP: _CASE_WORKERS,
+    Role.VILLAGE: (*_CASE_WORKERS, "declarations"),
+    Role.TOWNSHIP: (*_CASE_WORKERS, "declarations"),
     Role.COUNTY_RR: _CASE_WORKERS,
     Role.COUNTY_CA: ("overdue",),
     Role.CITY: ("waiting", "overdue"),

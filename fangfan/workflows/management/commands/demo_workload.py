@@ -126,6 +126,31 @@ class Command(BaseCommand):
         case = case_to("identified", pool.pop(0), lag=3)
         made.append(f"案件 {case.pk} {case.household.household_number}: 已纳入, 帮扶计划待制定")
         made += self._monitored(monitored)
+        made += self._declarations(code, pool)
+        return made
+
+    def _declarations(self, code: str, pool: list[Household]) -> list[str]:
+        """Two self-declarations (农户自主申报) through the public service: one by a registered
+        member (a W1 case on channel 农户自主申报), one by an unregistered person (待登记)."""
+        from fangfan.common.ids import check_digit
+        from fangfan.declarations.services import declaration_submit
+        from fangfan.registry.models import Member
+
+        made = []
+        head = Member.objects.filter(household__in=pool[:1], relation="head").first() if pool else None
+        if head is not None:
+            d = declaration_submit(name=head.name, id_number=head.id_number, phone="13900000001", village_code=code,
+                                   risk="R01", text=f"{MARK}: 家中老人住院, 医疗费用负担重", client_ip="127.0.0.1")
+            made.append(f"自主申报 {d.receipt}: {head.household.household_number} {d.get_stage_display()}")
+        # An ID that no member holds: the village must register the household first.
+        for seq in range(900, 1000):
+            first17 = f"{code[:6]}19800101{seq:03d}"
+            number = first17 + check_digit(first17)
+            if not Member.objects.filter(id_number=number).exists():
+                d = declaration_submit(name="赵未登", id_number=number, phone="13900000002", village_code=code,
+                                       risk="R04", text=f"{MARK}: 房屋受灾", client_ip="127.0.0.1")
+                made.append(f"自主申报 {d.receipt}: 未登记人员 {d.get_stage_display()}")
+                break
         return made
 
     def _monitored(self, monitored: list[Household]) -> list[str]:
