@@ -18,7 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# As root with apt (CI, a fresh server) it is installed; otherwise say how.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	else echo "浏览器测试需要 $(CHROMIUM): sudo apt-get install -y chromium fonts-noto-cjk"; fi
 
 demo: $(STAMP)
 	@mkdir -p var
@@ -28,11 +35,17 @@ demo: $(STAMP)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan import $(DEMO_DIR)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan screen --as-of $$(date +%F)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan demo_users --county $(DEMO_COUNTY)
+	FANGFAN_DEBUG=1 $(BIN)/fangfan demo_workload --county $(DEMO_COUNTY)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan runserver 127.0.0.1:8000
 
 # The whole suite on SQLite, then on PostgreSQL when FANGFAN_TEST_PG is set
-# or a server answers on 127.0.0.1:5432.
+# or a server answers on 127.0.0.1:5432. Without chromium the browser tests are skipped
+# (with this message), except in CI (CI=true), where that is a failure.
 test: $(STAMP)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$CI" = true ]; then echo "CI: $(CHROMIUM) is missing (the browser tests must run in CI): run .ci/run or, as root, make chromium" >&2; exit 1; fi; \
+	  echo "== $(CHROMIUM) not found: the browser tests (tests/browser) are skipped; make chromium (root) or sudo apt-get install -y chromium fonts-noto-cjk =="; \
+	fi
 	$(BIN)/python -m pytest
 	@if [ -n "$$FANGFAN_TEST_PG" ] || $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
 	  echo "== PostgreSQL =="; \
