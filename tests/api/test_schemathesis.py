@@ -4,6 +4,7 @@ deterministic (derandomized Hypothesis, few examples per operation and mode)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -87,10 +88,17 @@ def _server_errors(operation, mode: GenerationMode, token: str, path_parameters=
         response = case.call(headers={"Authorization": f"Bearer {token}"})
         if response.status_code >= 500 and not found:
             found.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {response.status_code} "
-                         f"{response.text[:200]}\n    {case.as_curl_command()}")
+                         f"{_detail(response)}\n    {case.as_curl_command()}")
 
     run()
     return found
+
+
+def _detail(response) -> str:
+    try:
+        return str(json.loads(response.text).get("detail"))[:200]
+    except (ValueError, AttributeError):
+        return response.text[:200]
 
 
 # Schemathesis' Python API rather than its pytest plugin: the plugin's fixture-based loader sets

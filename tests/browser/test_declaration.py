@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 
 from fangfan.accounts.models import Role
 from fangfan.workflows.models import Case
@@ -62,13 +63,19 @@ def test_it_brings_a_public_self_declaration_to_the_right_villages_worklist(new_
     shot(villager, "declare-02-receipt-360")
 
     # the status page shows the stage for the receipt and phone, nothing of the registry
+    cache.clear()  # the lookup limit per address counts in the cache, across tests of this process
     villager.goto(url(live_server, "/declare/status/"))
     villager.locator("input[name=receipt]").fill(receipt)
     villager.locator("input[name=phone]").fill(PHONE_NUMBER)
     with villager.expect_navigation():
         villager.locator("form button[type=submit]").first.click()
     status = villager.locator("body").inner_text()
+    assert "办理阶段" in status, status[:500]
     assert head.id_number not in status and household.household_number not in status
+    villager.locator("input[name=phone]").fill("13900000000")  # a wrong phone: nothing is told
+    with villager.expect_navigation():
+        villager.locator("form button[type=submit]").first.click()
+    assert "未查到" in villager.locator("body").inner_text()
     shot(villager, "declare-03-status-360")
 
     # a W1 case on channel 农户自主申报 for the household, in the right village

@@ -1,8 +1,9 @@
 """W1 in the browser, as the people do it: the village cadre on a 360×740 phone opens a case from
-a rule candidate, records the consent, the home check (two investigators) and the village
-review; the public notice list prints without ID numbers; after the notice period (fired with a
-later date through the services: time travel) the township approves and the county compares
-and approves on their desktops. Screenshots of every page go to var/browser/."""
+a rule candidate, records the consent (附件1; the home check is blocked without it), the home
+check (two investigators) and the village review; the public notice list prints without ID
+numbers; after the notice period (fired with a later date through the services: time travel)
+the township approves and the county compares and approves on their desktops. Screenshots of
+every page go to var/browser/."""
 from __future__ import annotations
 
 import datetime as dt
@@ -68,7 +69,6 @@ def test_it_takes_a_rule_candidate_from_the_village_phone_to_county_approval(new
     phone.wait_for_url(re.compile(rf"/cases/new/identification/{number}/"))
     phone.get_by_label("来源渠道").select_option(label="大数据预警")
     phone.get_by_label("申请事由").fill("规则筛查: 家庭成员患重病, 人均纯收入低于监测范围")
-    phone.get_by_label("承诺授权书 (附件1) 签署人").fill("王秀英")
     assert_no_sideways_scroll(phone)
     shot(phone, "w1-04-open-360")
     with phone.expect_navigation():
@@ -79,6 +79,14 @@ def test_it_takes_a_rule_candidate_from_the_village_phone_to_county_approval(new
     assert case_state(case_id) == "applied"
     assert_no_sideways_scroll(phone)
     shot(phone, "w1-05-case-applied-360")
+
+    # -- without 附件1 the home check is offered as blocked, with the reason; record the consent
+    blocked = phone.locator(".step.blocked").filter(has_text="入户核实")
+    assert "承诺授权书" in blocked.inner_text()
+    form = step_form(phone, "record_consent")
+    form.get_by_label("签署人 (户主或家庭成员)").fill("王秀英")
+    submit(phone, form, "签署承诺授权书 (附件1)")
+    assert household.consents.get().signer_name == "王秀英"
 
     # -- home check (附件2) by two investigators
     form = step_form(phone, "home_check")
@@ -151,5 +159,5 @@ def test_it_takes_a_rule_candidate_from_the_village_phone_to_county_approval(new
     assert "已纳入" in county.locator(".case-state").inner_text() or "纳入" in county.locator(".case-state").inner_text()
     shot(county, "w1-12-county-identified")
     events = list(Case.objects.get(pk=case_id).events.values_list("transition", flat=True))
-    assert events == ["open", "home_check", "village_review", "close_village_notice", "township_approve",
-                      "record_comparison", "approve"]
+    assert events == ["open", "record_consent", "home_check", "village_review", "close_village_notice",
+                      "township_approve", "record_comparison", "approve"]
