@@ -434,7 +434,9 @@ def candidates(*, actor, as_of: dt.date, township: str = "", village: str = "") 
     from fangfan.screening.models import ScreeningResult
 
     results = _in(ScreeningResult.objects.all(), "household__village_id", actor, township, village)
-    latest = results.aggregate(latest=Max("as_of"))["latest"]
+    # The latest screening date in scope by walking the as_of index backwards (stops at the first
+    # row in scope) instead of aggregating over every result of the scope.
+    latest = results.order_by("-as_of").values_list("as_of", flat=True).first()
     if latest is None:
         return Rows([], lambda items: [])
     open_case = Case.objects.filter(identification.open_identification_q(), household=OuterRef("household"))
