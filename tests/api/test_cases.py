@@ -127,7 +127,8 @@ def test_it_answers_bad_input_with_json_not_a_server_error(client, people):
         response = api.post(f"/{case.pk}/transitions/record_consent", body)
         assert response.status_code in (400, 409, 422), (body, response.status_code)
         assert response.json()["detail"]
-    assert api.post("/", {"household_number": "x\x00", "channel": "proxy"}).status_code == 422
+    # A NUL is refused before any handler (fangfan.web.middleware), on every database alike.
+    assert api.post("/", {"household_number": "x\x00", "channel": "proxy"}).status_code == 400
     assert api.post("/", {"household_number": case.household.household_number, "channel": "nonsense"}
                     ).status_code == 400
 
