@@ -2,3 +2,16 @@ import os
 
 # Keep generated secrets and data of test runs out of the repo's var/.
 os.environ.setdefault("FANGFAN_DATA_DIR", "/tmp/fangfan-test-data")
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Django's cache (worklist results, throttling counters) outlives a test's database
+    # transaction; each test starts from an empty one.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

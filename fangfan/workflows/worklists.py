@@ -42,11 +42,14 @@ class Rows(Sequence):
     """Rows built page by page from a queryset (or a precomputed list of keys): len() is one
     COUNT, a slice loads and builds only that slice. `build(items) -> list[dict]`."""
 
-    def __init__(self, items, build: Callable[[list], list[dict]]):
+    def __init__(self, items, build: Callable[[list], list[dict]], count: Callable[[], int] | None = None):
         self._items, self._build = items, build
         self._count: int | None = None
+        self._count_fn = count  # a cheaper (cached) count where the COUNT itself is costly
 
     def count(self) -> int:
+        if self._count is None and self._count_fn is not None:
+            self._count = self._count_fn()
         if self._count is None:
             items = self._items
             self._count = items.count() if hasattr(items, "query") else len(items)
@@ -121,6 +124,37 @@ def _prefix(actor, township: str, village: str) -> str | None:
     if not wanted or wanted.startswith(own):
         return wanted or own
     return own if own.startswith(wanted) else None
+
+
+# ---- results kept until the data changes ---------------------------------------------------------
+
+CACHE_SECONDS = 600
+
+
+def data_version() -> tuple[int, int]:
+    """Changes whenever anything is written: every write of fangfan writes an audit row in its
+    own transaction (imports and screenings one per batch, parameters too), so the newest audit
+    row names the state of the data. Its time is part of it because SQLite may hand a
+    rolled-back id out again. Two index lookups."""
+    from fangfan.audit.models import AuditEvent
+
+    newest = AuditEvent.objects.order_by("-id").values_list("id", "at").first()
+    return (newest[0], int(newest[1].timestamp() * 1_000_000)) if newest else (0, 0)
+
+
+def cached(name: str, prefix: str, as_of: dt.date, compute: Callable[[], Any]) -> Any:
+    """`compute()` for a whole scope (a county's visit schedule, its candidate count), kept in
+    Django's cache until the data changes (data_version) — never stale, only not recomputed
+    for every page view of every user of the county."""
+    from django.core.cache import cache
+
+    version, stamp = data_version()
+    key = f"worklist:{name}:{prefix or 'all'}:{as_of.isoformat()}:{version}:{stamp}"
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_SECONDS)
+    return found
 
 
 # ---- 1. cases waiting for this user's step -----------------------------------------------------
@@ -309,14 +343,18 @@ _S1_COLUMNS = ("household_number", "village_code", "household_type", "category",
 def _visit_schedule(actor, as_of: dt.date, township: str, village: str) -> pl.DataFrame:
     """household_id (户编号), visit_due_on, visit_overdue of the scheduled households in scope
     that are due within VISIT_DUE_AHEAD_DAYS, by S1's own definition (policy visit_schedule)."""
-    from fangfan.policy.evaluate import visit_schedule
-    from fangfan.registry.bulk import fetch_frame
-    from fangfan.registry.dbframes import HOUSEHOLDS, db_schema, from_db_frame, select_list
-
     empty = pl.DataFrame(schema={"household_id": pl.String, "visit_due_on": pl.Date, "visit_overdue": pl.Boolean})
     prefix = _prefix(actor, township, village)
     if prefix is None:
         return empty
+    return cached("visits", prefix, as_of, lambda: _compute_visit_schedule(prefix, as_of, empty))
+
+
+def _compute_visit_schedule(prefix: str, as_of: dt.date, empty: pl.DataFrame) -> pl.DataFrame:
+    from fangfan.policy.evaluate import visit_schedule
+    from fangfan.registry.bulk import fetch_frame
+    from fangfan.registry.dbframes import HOUSEHOLDS, db_schema, from_db_frame, select_list
+
     bounds, params = code_range_sql("h.village_code", prefix)
     scheduled = "(h.category <> '' OR h.household_type = 'lifted')"
     schema = {name: dtype for name, dtype in db_schema(HOUSEHOLDS).items() if name in _S1_COLUMNS}
@@ -457,7 +495,8 @@ def candidates(*, actor, as_of: dt.date, township: str = "", village: str = "") 
             "negative_list": r.negative_list_hits, "as_of": r.as_of,
         } for r in items]
 
-    return Rows(qs, build)
+    prefix = _prefix(actor, township, village) or ""
+    return Rows(qs, build, count=lambda: cached("candidates", prefix, latest, qs.count))
 
 
 # ---- the catalogue -----------------------------------------------------------------------------
@@ -575,7 +614,16 @@ def worklist_rows(*, actor, key: str, as_of: dt.date, township: str = "", villag
 
 def worklist_summary(*, actor, as_of: dt.date, township: str = "", village: str = "") -> list[dict]:
     """Each of the user's lists: key, Chinese title, count, a breakdown (`detail`) and whether
-    something in it is late (`warn`)."""
+    something in it is late (`warn`). The same for every user of one role and scope, so kept
+    until the data changes (a county's counts cost a few hundred ms)."""
+    prefix = _prefix(actor, township, village)
+    if prefix is None:
+        return _summary(actor=actor, as_of=as_of, township=township, village=village)
+    return cached(f"summary-{getattr(actor, 'role', '')}", prefix, as_of,
+                  lambda: _summary(actor=actor, as_of=as_of, township=township, village=village))
+
+
+def _summary(*, actor, as_of: dt.date, township: str = "", village: str = "") -> list[dict]:
     out = []
     for key in lists_for(actor):
         w = WORKLISTS[key]

@@ -180,3 +180,21 @@ def test_it_gives_departments_and_admins_no_lists_and_supervisors_the_overdue_vi
     assert WL.lists_for(people["city"]) == ("waiting", "overdue")
     with pytest.raises(WorkflowError):
         WL.worklist_get(actor=people["city"], key="candidates")
+
+
+def test_it_keeps_a_scope_result_only_until_the_data_changes(monkeypatch):
+    from fangfan.audit.services import audit_record
+    from fangfan.workflows import worklists
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    on = dt.date(2026, 6, 1)
+    assert worklists.cached("t", "341225", on, compute) == 1
+    assert worklists.cached("t", "341225", on, compute) == 1  # nothing written: kept
+    assert worklists.cached("t", "341226", on, compute) == 2  # another scope
+    audit_record(actor=None, action="test.write", object_type="t", object_key="1")
+    assert worklists.cached("t", "341225", on, compute) == 3  # a write: computed again
