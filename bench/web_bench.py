@@ -30,6 +30,7 @@ import json
 import os
 import random
 import signal
+import shutil
 import socket
 import subprocess
 import sys
@@ -256,6 +257,9 @@ def free_port(preferred: int) -> int:
 
 
 def start_server(args, env: dict, port: int) -> subprocess.Popen:
+    # Every run starts with an empty cache (worklist results are kept until the data changes):
+    # the figures include computing them, not a cache warmed by an earlier run.
+    shutil.rmtree(Path(env["FANGFAN_DATA_DIR"]) / "cache", ignore_errors=True)
     log = open(OUT / f"webbench_{args.db}_server.log", "w")
     if args.server == "gunicorn":
         cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "4",

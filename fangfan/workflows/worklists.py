@@ -13,6 +13,7 @@ none (their work is elsewhere: the department's own warnings, user administratio
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -129,6 +130,7 @@ def _prefix(actor, township: str, village: str) -> str | None:
 # ---- results kept until the data changes ---------------------------------------------------------
 
 CACHE_SECONDS = 600
+COMPUTE_WAIT_SECONDS = 10  # a waiting request computes itself after this (the first may have died)
 
 
 def data_version() -> tuple[int, int]:
@@ -151,9 +153,22 @@ def cached(name: str, prefix: str, as_of: dt.date, compute: Callable[[], Any]) -
     version, stamp = data_version()
     key = f"worklist:{name}:{prefix or 'all'}:{as_of.isoformat()}:{version}:{stamp}"
     found = cache.get(key)
-    if found is None:
+    if found is not None:
+        return found
+    # One computation per key: when several requests of the same county arrive together (every
+    # page view after a write), the others wait for the first instead of all computing.
+    if not cache.add(key + ":computing", 1, COMPUTE_WAIT_SECONDS):
+        deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            found = cache.get(key)
+            if found is not None:
+                return found
+    try:
         found = compute()
         cache.set(key, found, CACHE_SECONDS)
+    finally:
+        cache.delete(key + ":computing")
     return found
 
 
@@ -332,6 +347,27 @@ def plans_overdue_count(*, actor, as_of: dt.date, township: str = "", village: s
     return sum(p["n"] for p in pairs if (due := due_of(p["village_id"], p["identified_on"])) and as_of > due)
 
 
+def plans_overdue_by_village(*, actor, as_of: dt.date) -> dict[str, int]:
+    """Monitored households past their plan's due date (S3), by village code: the same pairs
+    and due dates as plans_overdue_count, for the dashboard at any level."""
+    due_of = _plan_due_cache()
+    out: dict[str, int] = {}
+    for p in _without_plan(actor, "", "").values("village_id", "identified_on").annotate(n=Count("id")):
+        due = due_of(p["village_id"], p["identified_on"])
+        if due is not None and as_of > due:
+            out[p["village_id"]] = out.get(p["village_id"], 0) + p["n"]
+    return out
+
+
+def visits_overdue_by_village(*, actor, as_of: dt.date) -> dict[str, int]:
+    """Households whose S1 visit is overdue, by village code (the cached schedule of the scope)."""
+    schedule = _visit_schedule(actor, as_of, "", "")
+    if schedule.height == 0:
+        return {}
+    counts = schedule.filter(pl.col("visit_overdue")).group_by("village_code").len()
+    return dict(counts.iter_rows())
+
+
 # ---- 4. visits due and overdue (S1) ------------------------------------------------------------
 
 # The household columns S1 reads: a narrow read (no JSON `extra`), then the policy engine's own
@@ -343,7 +379,8 @@ _S1_COLUMNS = ("household_number", "village_code", "household_type", "category",
 def _visit_schedule(actor, as_of: dt.date, township: str, village: str) -> pl.DataFrame:
     """household_id (户编号), visit_due_on, visit_overdue of the scheduled households in scope
     that are due within VISIT_DUE_AHEAD_DAYS, by S1's own definition (policy visit_schedule)."""
-    empty = pl.DataFrame(schema={"household_id": pl.String, "visit_due_on": pl.Date, "visit_overdue": pl.Boolean})
+    empty = pl.DataFrame(schema={"household_id": pl.String, "village_code": pl.String, "visit_due_on": pl.Date,
+                                 "visit_overdue": pl.Boolean})
     prefix = _prefix(actor, township, village)
     if prefix is None:
         return empty
@@ -366,8 +403,9 @@ def _compute_visit_schedule(prefix: str, as_of: dt.date, empty: pl.DataFrame) ->
     schedule = visit_schedule(frame, as_of=as_of, params=profile.parameter_set())
     horizon = as_of + dt.timedelta(days=VISIT_DUE_AHEAD_DAYS)
     return (
-        schedule.filter(pl.col("visit_due_on").is_not_null() & (pl.col("visit_due_on") <= horizon))
-        .select("household_id", "visit_due_on", "visit_overdue")
+        schedule.with_columns(frame.get_column("village_code").cast(pl.String).alias("village_code"))
+        .filter(pl.col("visit_due_on").is_not_null() & (pl.col("visit_due_on") <= horizon))
+        .select("household_id", "village_code", "visit_due_on", "visit_overdue")
         .sort("visit_due_on", "household_id")
     )
 

@@ -279,15 +279,16 @@ def test_it_answers_404_and_422_in_chinese_from_the_api(client, county):
     assert response.status_code == 422 and "日期" in response.json()["detail"]
 
 
-def test_it_leaves_overdue_work_to_the_counties_on_a_province_dashboard(client, county):
+def test_it_counts_overdue_work_on_a_province_dashboard_as_the_county_does(client, county):
     actor = user("province", "340000000000")
     response = page(client, actor)
-    part = client.get("/dashboard/", {"as_of": "2026-07-01", "part": "overdue"}).content.decode()
-    assert "逾期事项按县计算" in part and 'data-table="overdue"' not in part
+    part = tables(page(client, actor, part="overdue"))["overdue"]
+    county_chart = stats.by_overdue(actor=user("county_rr", COUNTY), as_of=AS_OF)
+    assert part[-1] == ["合计", *map(str, county_chart["totals"]), str(county_chart["total"])]
     # The province sees its cities, with the same category totals as the county.
     assert tables(response)["category"][-1] == ["合计", "2", "2", "0", "4"]
     token = api_token_create(actor=actor, user=actor, name="test")
     body = client.get("/api/v1/dashboard/", {"as_of": "2026-07-01"}, HTTP_AUTHORIZATION=f"Bearer {token}").json()
     overdue = next(c for c in body["charts"] if c["key"] == "overdue")
-    assert overdue["available"] is False and overdue["rows"] == []
+    assert overdue["available"] is True and overdue["totals"] == county_chart["totals"]
     assert [c["code"] for c in body["children"]] == ["341200000000"]
