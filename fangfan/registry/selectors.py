@@ -426,7 +426,9 @@ def case_timeline(case) -> dict:
         "events": [
             {"event": e, "label": e.label or e.transition, "from": state_label(e.from_state),
              "to": state_label(e.to_state), "actor": e.actor_name, "on": e.effective_on, "at": e.at,
-             "comment": e.comment, "attachments": list(e.attachments or [])}
+             "comment": e.comment, "attachments": [
+                 {"id": int(a), "label": f"附件 {a}"} if str(a).isdigit() else {"id": None, "label": str(a)}
+                 for a in e.attachments or []]}
             for e in case.events.all()
         ],
     }

@@ -259,7 +259,7 @@ def household_file(request, number: str):
                 "closed_on": c["case"].closed_on,
                 "events": [
                     {"label": e["label"], "from_state": e["from"], "to_state": e["to"], "actor": e["actor"],
-                     "effective_on": e["on"], "comment": e["comment"], "attachments": [str(a) for a in e["attachments"]]}
+                     "effective_on": e["on"], "comment": e["comment"], "attachments": [str(a["id"] or a["label"]) for a in e["attachments"]]}
                     for e in c["events"]
                 ],
             }
