@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fangfan.registry.interchange.convert import ID_CHECK, ID_WEIGHTS
+from fangfan.common.ids import check_digit_expr
 from fangfan.registry.interchange.read import read_interchange
 from fangfan.registry.interchange.write import write_tables
 
@@ -35,8 +35,7 @@ def _id_numbers(n: int) -> pl.Expr:
     i = pl.int_range(0, n, dtype=pl.Int64)
     born = (pl.lit(dt.date(1940, 1, 1)) + pl.duration(days=i % 25_000)).dt.strftime("%Y%m%d")
     first17 = pl.concat_str([pl.lit("341225"), born, (i // 25_000).cast(pl.String).str.zfill(3)])
-    total = pl.sum_horizontal([first17.str.slice(k, 1).cast(pl.Int64) * w for k, w in enumerate(ID_WEIGHTS)])
-    check = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), return_dtype=pl.String)
+    check = check_digit_expr(first17.cast(pl.Int64))
     return pl.concat_str([first17, check])
 
 

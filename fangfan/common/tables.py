@@ -191,7 +191,7 @@ MEASURES = Table(
         Column("status", "状态", "code", required=True, codelist=C.MEASURE_STATUS),
         Column("responsible_unit", "责任单位", "str"),
     ),
-    key=("household_id", "measure_code", "started_on"),
+    key=("household_id", "measure_code", "started_on", "content"),  # data.md: two projects of one kind may start the same day
     optional=True,
 )
 

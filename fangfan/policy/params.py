@@ -29,9 +29,12 @@ import polars as pl
 import yaml
 
 from fangfan.common.codes import HOUSEHOLD_NEGATIVE_FIELDS, MEMBER_NEGATIVE_FIELDS
+from fangfan.common.dates import DateError, parse_date
+from fangfan.common.money import DECIMALS_REASON, MoneyError, fen_to_yuan, parse_yuan
+from fangfan.regions import codes as region_codes
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "parameters"
-PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+PREFIX_LENGTHS = region_codes.PREFIX_LENGTHS
 # Ratios in frames: exact decimals with this many places (values with more places are rejected on load).
 RATIO_SCALE = 6
 RATIO_DTYPE = pl.Decimal(precision=18, scale=RATIO_SCALE)
@@ -189,7 +192,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -197,66 +200,58 @@ _ITEM_ID = re.compile(r"^[A-Z][0-9]+$")
 
 
 def _parse_date(raw: Any, where: str) -> dt.date:
+    # Parameter files are written by us, in ISO form only (YAML reads an unquoted one as a
+    # date); a quoted one is read by the one date parser of fangfan.common.dates.
     if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
         return raw
     if not isinstance(raw, str) or not _DATE.match(raw):
         raise ParameterError(f"{where}: start 必须是 YYYY-MM-DD 日期,得到 {raw!r}")
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ParameterError(f"{where}: 日期不存在: {raw!r}") from None
+        return parse_date(raw)
+    except DateError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
 
 
 def check_prefix(raw: Any, where: str) -> str:
-    """A value's prefix as written in a file: digits of length 2/4/6/9/12 without a zero last segment."""
+    """A value's prefix as written in a file (fangfan.regions.codes.check_prefix); None or "" is national."""
     if raw is None or raw == "":
         return NATIONAL
-    if not isinstance(raw, str):
-        raise ParameterError(f"{where}: prefix 必须是加引号的数字字符串(如 \"2108\"),得到 {raw!r}")
-    if not raw.isascii() or not raw.isdigit():
-        raise ParameterError(f"{where}: prefix 只能由数字组成,得到 {raw!r}")
-    if len(raw) not in PREFIX_LENGTHS:
-        raise ParameterError(f"{where}: prefix 长度必须是 2、4、6、9 或 12 位,得到 {raw!r}({len(raw)} 位)")
-    cut = {2: 0, 4: 2, 6: 4, 9: 6, 12: 9}[len(raw)]
-    if set(raw[cut:]) == {"0"}:
-        raise ParameterError(
-            f"{where}: prefix {raw!r} 以零段结尾,应去掉末尾的零段(如 430000 写作 \"43\", 210800 写作 \"2108\")"
-        )
-    return raw
+    try:
+        return region_codes.check_prefix(raw)
+    except region_codes.PrefixError as exc:
+        raise ParameterError(f"{where}: prefix {exc}") from None
 
 
 def normalise_prefix(code: str) -> str:
     """A region code as users type it (430000, 210800000000, 2108, 341225103) → its prefix (43, 2108, …)."""
-    text = str(code).strip()
-    if not text.isascii() or not text.isdigit() or len(text) not in PREFIX_LENGTHS:
-        raise ParameterError(f"区划代码必须是 2、4、6、9 或 12 位数字,得到 {code!r}")
-    padded = text.ljust(12, "0")
-    for length, cut in ((2, 2), (4, 4), (6, 6), (9, 9)):
-        if set(padded[cut:]) == {"0"}:
-            return padded[:length]
-    return padded
+    try:
+        return region_codes.normalise_prefix(code)
+    except region_codes.PrefixError as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def _check_code(region_code: Any) -> str:
-    if not isinstance(region_code, str) or not region_code.isascii() or not region_code.isdigit() or len(
-        region_code
-    ) not in PREFIX_LENGTHS:
+    if not region_codes.is_digits(region_code) or len(region_code) not in PREFIX_LENGTHS:
         raise ParameterError(f"区划代码必须是 2、4、6、9 或 12 位数字,得到 {region_code!r}")
     return region_code
 
 
 def _money(raw: Any, where: str) -> Decimal:
+    # Numbers from YAML (int, or Decimal for a float) and quoted text alike go through the one
+    # amount parser of fangfan.common.money.
     if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
         raise ParameterError(f"{where}: 金额必须是数字(元),得到 {raw!r}")
+    # A Decimal from YAML may carry zeros beyond two places (7260.000): they change nothing.
+    text = format(raw.normalize(), "f") if isinstance(raw, Decimal) and raw.is_finite() else str(raw)
     try:
-        amount = Decimal(str(raw).strip())
-    except InvalidOperation:
+        fen = parse_yuan(text)
+    except MoneyError as exc:
+        if exc.reason == DECIMALS_REASON:
+            raise ParameterError(f"{where}: 金额最多两位小数,得到 {raw!r}") from None
         raise ParameterError(f"{where}: 金额必须是数字(元),得到 {raw!r}") from None
-    if not amount.is_finite() or amount < 0:
+    if fen < 0:
         raise ParameterError(f"{where}: 金额必须是非负数,得到 {raw!r}")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ParameterError(f"{where}: 金额最多两位小数,得到 {raw!r}")
-    return amount.quantize(Decimal("0.01"))
+    return fen_to_yuan(fen)
 
 
 def _ratio(raw: Any, where: str) -> Decimal:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from fangfan.regions import codes as region_codes
 
 
 # Roles that read no household file, whatever their region: 县行业部门 sees its own feed's
@@ -45,7 +46,7 @@ def code_range(prefix: str) -> tuple[str, str | None]:
     compare digit by digit under every collation, whereas punctuation is ignored by glibc's and
     ICU's (zh_CN.UTF-8), where '3412:' would sort before '341225…' and empty the scope.
     An all-nines prefix has no upper bound: every code at or above it starts with it."""
-    if not prefix.isdigit():
+    if not region_codes.is_digits(prefix):
         raise ValueError(f"区划代码前缀只能是数字: {prefix!r}")
     if set(prefix) == {"9"}:
         return prefix, None

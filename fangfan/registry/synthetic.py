@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from fangfan.common import codes as C
+from fangfan.common.ids import check_digit_expr
 from fangfan.common.tables import TABLES
 from fangfan.regions import codes as region_codes
 from fangfan.registry import synthetic_names as W
@@ -209,16 +210,6 @@ def _layout(n: int) -> tuple[int, int]:
         return int(np.clip(10 + n // 10_000, 10, 20)), int(np.clip(10 + n // 20_000, 10, 25))
     towns = int(np.clip(n // 200 + 2, 2, 10))
     return towns, int(np.clip(n // (towns * 20) + 3, 3, 10))
-
-
-def _id_check_chars(first17: np.ndarray) -> np.ndarray:
-    """GB 11643 check digit of 17-digit integers, as indexes into '10X98765432'."""
-    total = np.zeros(first17.size, dtype=np.int64)
-    x = first17.copy()
-    for i in range(16, -1, -1):  # i = position from the left
-        total += (x % 10) * (2 ** (17 - i) % 11)
-        x //= 10
-    return total % 11
 
 
 class _Generator:
@@ -485,7 +476,7 @@ class _Generator:
         offset = (key * 7919 + 13 * male) % (501 - g)
         seq = 2 * (r + offset) + male.astype(np.int64)
         first17 = key * 1000 + seq
-        check = pl.Series(list("10X98765432")).gather(_id_check_chars(first17))
+        check = pl.DataFrame({"f": first17}).select(check_digit_expr(pl.col("f"))).to_series()
         ids = pl.Series(first17).cast(pl.String).str.zfill(17) + check
         self.m_id = ids[:m].alias("id_number")
         self.stranger_ids = ids[m:]

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from fangfan.common import codes as C
+from fangfan.common.dates import DateError, parse_date
 from fangfan.common.money import MoneyError, parse_yuan
 from fangfan.workflows import elimination, identification
 from fangfan.workflows.engine import Transition, workflow_for
@@ -115,6 +116,26 @@ class YuanField(forms.CharField):
             return parse_yuan(text)
         except MoneyError:
             raise forms.ValidationError("请填写金额 (元, 最多两位小数), 如 12000 或 12000.50") from None
+
+
+class DayField(forms.DateField):
+    """A date typed or sent as text, read by the one date parser (fangfan.common.dates): the
+    browser's date input sends YYYY-MM-DD, the API and older browsers may send the other
+    spellings of data.md."""
+
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(_bounded(str(value)))
+        except DateError as exc:
+            raise forms.ValidationError(f"{exc.reason}, 如 2026-03-02") from None
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -273,7 +294,7 @@ def _django_field(spec: FieldSpec, required: bool, case: Case | None) -> forms.F
     if spec.kind == "bool":
         return forms.BooleanField(**common)
     if spec.kind == "date":
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return DayField(**common)
     if spec.kind == "hits":
         return HitsField(**common)
     if spec.kind == "yuan":
@@ -457,7 +478,7 @@ class IdentificationOpenForm(UploadMixin):
     reason = forms.CharField(label="申请事由", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     signer_name = forms.CharField(label="承诺授权书 (附件1) 签署人", required=False, max_length=60,
                                   help_text="已签署附件1时填写; 未签署的, 入户核实前须补签")
-    signed_on = forms.DateField(label="签署日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    signed_on = DayField(label="签署日期", required=False)
     green_channel_risk = forms.ChoiceField(
         label="绿色通道 (因病、因灾、因意外)", required=False,
         choices=(("", "不走绿色通道"), *((r, C.RISK.label(r)) for r in identification.GREEN_CHANNEL_RISKS)),
@@ -480,7 +501,7 @@ class PlanForm(forms.Form):
     measures = forms.MultipleChoiceField(label="帮扶措施", choices=C.MEASURE.items,
                                          widget=forms.CheckboxSelectMultiple,
                                          help_text="已按风险预选建议措施 (缺什么补什么), 可增减")
-    started_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    started_on = DayField(label="开始日期")
     status = forms.ChoiceField(label="措施状态", choices=C.MEASURE_STATUS.items, initial="planned")
     note = forms.CharField(label="说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -499,7 +520,7 @@ class ContactForm(forms.Form):
 
 
 class VisitForm(forms.Form):
-    visited_on = forms.DateField(label="回访日期", widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = DayField(label="回访日期")
     method = forms.ChoiceField(label="回访方式", choices=Visit.Method.choices)
     visitors = forms.CharField(label="回访人", max_length=200)
     findings = forms.CharField(label="回访情况", required=False, max_length=2000,

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from fangfan.accounts.permissions import may_work_cases
 from fangfan.common import codes as C
 from fangfan.common.money import format_yuan
+from fangfan.regions import codes as region_codes
 from fangfan.registry import selectors as registry_selectors
 from fangfan.workflows import assistance, engine, forms as F, identification, notices, selectors, services
 from fangfan.workflows.errors import NotAllowed, WorkflowError
@@ -233,7 +234,7 @@ def case_list(
     kind = kind if kind in Case.Kind.values else ""
     if state and not any(state in wf.states for wf in F.all_workflows()):
         return {"count": 0, "items": []}
-    if village and not (village.isdigit() and len(village) <= 12):
+    if village and not (region_codes.is_digits(village) and len(village) <= 12):
         raise HttpError(422, "village 须为区划代码 (数字)")
     qs = selectors.case_list(actor=actor, state=state, kind=kind, region=village)
     return {"count": qs.count(), "items": [_case_out(c) for c in qs[offset:offset + limit]]}

@@ -2,26 +2,26 @@
 
 For each column kind of fangfan.common.tables this gives the typed expression and a reason
 expression: null when the cell is fine, else why not (Chinese). Nothing loops over rows.
-Money is parsed from the text (never via float) into integer fen.
+Money is parsed from the text (never via float) into integer fen. Amounts, dates and
+resident IDs are read by the Polars twins of fangfan.common's parsers (money.yuan_expr,
+dates.date_expr, ids.id_reason_expr), which say in their docstrings what they accept.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
 import polars as pl
 
 from fangfan.common import codes as C
+from fangfan.common import dates, ids
+from fangfan.common.money import yuan_expr
 from fangfan.common.tables import CANONICAL_DTYPES, Column
 from fangfan.regions.codes import is_known_county
 
 SEPARATORS = "[" + re.escape(C.MULTI_SEPARATORS) + "]"
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
-ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))  # 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2
-ID_CHECK = "10X98765432"
-MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
-DATE_FORMATS = "YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD或Excel日期"
+MIN_DATE, MAX_DATE = dates.MIN_DATE, dates.MAX_DATE
+DATE_FORMATS = dates.DATE_FORMATS
 
 DTYPES = CANONICAL_DTYPES
 
@@ -97,28 +97,16 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
         return _checked(value, required, (~empty & ~yes & ~no, "应填是或否"))
 
     if kind == "date":
-        value = parse_date_expr(raw)
-        return _checked(
-            pl.when(empty).then(default).otherwise(value),
-            required,
-            (~empty & value.is_null(), f"无法识别的日期(应为{DATE_FORMATS})"),
-            (~empty & ((value < MIN_DATE) | (value > MAX_DATE)), "日期超出范围(1900-2100年)"),
-        )
+        value, reason = dates.date_expr(raw)
+        return _checked(pl.when(empty).then(default).otherwise(value), required, (~empty & reason.is_not_null(), reason))
 
     if kind == "money":
-        fen, shape_ok, too_many_decimals = parse_money_expr(raw)
+        fen, reason = yuan_expr(raw)
         value = pl.when(empty).then(default).otherwise(fen)
         limit = []
         if col.min_value is not None:
             limit.append((~empty & (fen < col.min_value * 100), "金额不能为负数" if col.min_value == 0 else f"金额不能小于{col.min_value}元"))
-        return _checked(
-            value,
-            required,
-            (~empty & too_many_decimals, "金额最多两位小数"),
-            (~empty & ~shape_ok, "不是金额(单位元,最多两位小数)"),
-            (~empty & fen.is_null(), "金额过大"),
-            *limit,
-        )
+        return _checked(value, required, (~empty & reason.is_not_null(), reason), *limit)
 
     if kind in ("int", "year"):
         pattern = r"^\d{4}(\.0+)?$" if kind == "year" else r"^[+-]?\d+(\.0+)?$"
@@ -136,7 +124,7 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
         return _checked(raw, required, *village_code_checks(raw))
 
     if kind == "id_number":
-        value = raw.str.to_uppercase()
+        value = ids.normalise_expr(raw)
         return _checked(value, required, *id_number_checks(value))
 
     raise ValueError(f"unknown column kind {kind}")
@@ -183,8 +171,7 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
         # 17 digits without a leading zero (a sign or any other character makes the number
         # smaller or null), then the check character: the cell is already upper case.
         first17 = pl.col(part)
-        total = pl.sum_horizontal([(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(ID_WEIGHTS)])
-        expected = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), default=None, return_dtype=pl.String)
+        expected = ids.check_digit_expr(first17)
         born = pl.col(f"{part}_born")
         sure = (
             (raw.str.len_bytes() == 18)
@@ -198,20 +185,20 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
     if kind == "date":
         # convert() turns every other spelling into this one before the same strptime.
         parsed = pl.col(part)
-        sure = raw.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$") & (parsed >= MIN_DATE) & (parsed <= MAX_DATE)
+        sure = raw.str.contains(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$") & (parsed >= MIN_DATE) & (parsed <= MAX_DATE)
         parts = {part: raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False)}
         return shared | parts, pl.when(empty).then(default).otherwise(parsed), empty_ok | sure.fill_null(False)
     if kind == "money":
-        # Nothing for parse_money_expr to clean, at most 15 digits and two decimals.
+        # Nothing for yuan_expr to clean, at most 15 digits and two decimals.
         fen = pl.col(part)
-        sure = raw.str.contains(r"^\d{1,15}(\.\d{1,2})?$") & fen.is_not_null()
+        sure = raw.str.contains(r"^[0-9]{1,15}(\.[0-9]{1,2})?$") & fen.is_not_null()
         if col.min_value is not None:
             sure = sure & (fen >= col.min_value * 100)
         parts = {part: raw.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64, strict=False)}
         return shared | parts, pl.when(empty).then(default).otherwise(fen), empty_ok | sure.fill_null(False)
     if kind in ("int", "year"):
         number = pl.col(part)
-        sure = raw.str.contains(r"^\d{4}$" if kind == "year" else r"^\d{1,18}$") & number.is_not_null()
+        sure = raw.str.contains(r"^[0-9]{4}$" if kind == "year" else r"^[0-9]{1,18}$") & number.is_not_null()
         if col.min_value is not None:
             sure = sure & (number >= col.min_value)
         if col.max_value is not None:
@@ -262,45 +249,6 @@ def multi_reason(col: Column, text: str) -> str:
     return f"{bad}不是有效的{col.zh}(可填: {_labels(col)})"
 
 
-# ---------------------------------------------------------------- dates
-
-
-def parse_date_expr(raw: pl.Expr) -> pl.Expr:
-    """YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYY年M月D日, YYYYMMDD, or an Excel serial date
-    (five digits, optionally with a time fraction); a trailing midnight time is ignored."""
-    text = raw.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
-    dashed = (
-        text.str.replace(r"^(\d{4})(\d{2})(\d{2})$", "$1-$2-$3")
-        .str.replace(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$", "$1-$2-$3")
-        .str.replace_all(r"[/.]", "-")
-    )
-    calendar = pl.when(dashed.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
-        dashed.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    )
-    # Four-digit numbers are taken for years, not serials (serial 2026 would be 1905-07-18).
-    serial = pl.when(text.str.contains(r"^\d{5}(\.\d+)?$")).then(
-        pl.lit(_EXCEL_EPOCH) + pl.duration(days=text.str.replace(r"\.\d+$", "").cast(pl.Int64, strict=False))
-    )
-    return pl.coalesce(calendar, serial)
-
-
-# ---------------------------------------------------------------- money
-
-
-def parse_money_expr(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(fen or null, text has the shape of an amount, more than two decimals) — on strings only."""
-    clean = raw.str.replace_all(r"[,，¥￥元\s]", "")
-    shape_ok = clean.str.contains(r"^[+-]?\d+(\.\d*)?$")
-    too_many = shape_ok & clean.str.contains(r"\.\d{3,}$").fill_null(False)
-    # 15 integer digits keep fen well inside Int64.
-    fits = ~clean.str.contains(r"^[+-]?\d{16,}")
-    # Decimal(18, 2) holds a well-shaped amount exactly and its physical value is the amount in
-    # fen: one native cast instead of splitting and re-joining the digits (≈ 5× faster).
-    fen = clean.cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64, strict=False)
-    fen = pl.when(shape_ok & ~too_many & fits).then(fen)
-    return fen, shape_ok, too_many
-
-
 # ---------------------------------------------------------------- codes
 
 
@@ -323,26 +271,15 @@ def _known_counties(prefixes: pl.Series) -> pl.Series:
     return prefixes.is_in(sorted(known)).fill_null(False)
 
 
-def id_number_checks(number: pl.Expr) -> list[tuple[pl.Expr, str]]:
-    shape_ok = number.str.contains(r"^\d{17}[0-9X]$")
-    # Digits by integer arithmetic on the first 17 characters (< 10^17 fits Int64): much
-    # faster than 17 string slices.
-    first17 = number.str.slice(0, 17).cast(pl.Int64, strict=False)
-    total = pl.sum_horizontal([(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(ID_WEIGHTS)])
-    expected = (total % 11).replace_strict(dict(enumerate(ID_CHECK)), default=None, return_dtype=pl.String)
-    born = id_birth_date(number)
-    present = number.is_not_null()
-    return [
-        (present & ~shape_ok, "证件号码应为18位(末位可为X)"),
-        (present & (number.str.slice(17, 1) != expected), "证件号码校验位错误"),
-        (present & (born.is_null() | (born < MIN_DATE) | (born > MAX_DATE)), "证件号码中的出生日期无效"),
-    ]
+def id_number_checks(number: pl.Expr) -> list[tuple[pl.Expr, pl.Expr]]:
+    """validate_id's reason (fangfan.common.ids) for a normalised number, as one check."""
+    reason = ids.id_reason_expr(number)
+    return [(reason.is_not_null(), reason)]
 
 
 def id_birth_date(number: pl.Expr) -> pl.Expr:
-    return number.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
+    return ids.birth_date_expr(number)
 
 
 def id_sex(number: pl.Expr) -> pl.Expr:
-    digit = number.str.slice(16, 1).cast(pl.Int64, strict=False)
-    return pl.when(digit.is_null()).then(None).when(digit % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F"))
+    return ids.sex_expr(number)
