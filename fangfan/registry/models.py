@@ -152,11 +152,30 @@ class Measure(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
-        # The unique (household, code, start) index also serves lookups by household.
+        # data.md: a measure is one per 户编号, 措施类别, 开始日期 and 措施内容 (two projects of one kind
+        # may start the same day; only an exact repeat is refused). The unique index also serves
+        # lookups by household.
         ordering = ["household_id", "started_on", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["household", "measure_code", "started_on"], name="measure_unique")
+            models.UniqueConstraint(
+                fields=["household", "measure_code", "started_on", "content"], name="measure_unique_content"
+            )
         ]
+
+    @property
+    def history_key(self) -> str:
+        return measure_history_key(self.household.household_number, self.measure_code, self.started_on, self.content)
+
+
+MEASURE_KEY_LENGTH = 80  # AuditEvent.object_key's length
+
+
+def measure_history_key(household_number: str, measure_code: str, started_on, content: str | None) -> str:
+    """How history rows (audit object_key, import snapshots) name a measure: 户编号:措施类别:开始日期,
+    then :措施内容 when there is one, cut to the audit column's length. registry.importing builds
+    the same key for a whole table at once (its test holds the two together)."""
+    key = f"{household_number}:{measure_code}:{started_on}"  # a date prints as YYYY-MM-DD
+    return (f"{key}:{content}" if content else key)[:MEASURE_KEY_LENGTH]
 
 
 class ImportBatch(models.Model):

@@ -17,7 +17,9 @@ from fangfan.common.ids import age_on, mask
 from fangfan.common.money import format_yuan
 from fangfan.common.tables import TABLES
 from fangfan.regions.scope import scope_queryset
-from fangfan.registry.models import Household, ImportBatch, ImportSnapshot, IncomeYear, Measure, Member
+from fangfan.registry.models import (
+    Household, ImportBatch, ImportSnapshot, IncomeYear, Measure, Member, measure_history_key,
+)
 
 # Canonical file keys → Chinese column names (the interchange files' headers).
 TABLE_LABELS = {c.key: c.zh for t in TABLES.values() for c in t.columns}
@@ -70,7 +72,8 @@ _SNAPSHOT_OBJECTS = {
     "households": ("household", lambda r: r["household_number"]),
     "members": ("member", lambda r: mask(r["id_number"])),
     "incomes": ("income", lambda r: f"{r['household_number']}:{r['year']}"),
-    "measures": ("measure", lambda r: f"{r['household_number']}:{r['measure_code']}:{r['started_on']}"),
+    "measures": ("measure", lambda r: measure_history_key(
+        r["household_number"], r["measure_code"], r["started_on"], r.get("content"))),
 }
 
 
@@ -479,6 +482,12 @@ _RESULT_LABELS = {
 def _fact_label(name: str) -> str:
     if name in FACT_LABELS:
         return FACT_LABELS[name]
+    if name.startswith("rule_"):  # an elimination condition read by rule E: that rule's own title
+        from fangfan.policy.rules import RULES
+
+        rule = RULES.get(name.removeprefix("rule_"))
+        if rule is not None:
+            return f"{rule.id} {rule.title}"
     field = _field_meta("household").get(name)
     if field is not None:
         return str(field.verbose_name)

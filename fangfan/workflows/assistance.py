@@ -108,8 +108,17 @@ def measure_add(
     with transaction.atomic():
         if not _may_have_measures(household):
             raise GuardFailed(f"户 {household.household_number} 不是监测对象, 也未走绿色通道, 不能录入帮扶措施")
-        if Measure.objects.filter(household=household, measure_code=measure_code, started_on=started_on).exists():
-            raise GuardFailed(f"户 {household.household_number} 已有 {started_on} 开始的 {C.MEASURE.label(measure_code)}")
+        content = (content or "").strip()
+        # data.md: two measures of one kind may start the same day with different content (two
+        # 产业帮扶 projects); only an exact repeat is refused.
+        if Measure.objects.filter(
+            household=household, measure_code=measure_code, started_on=started_on, content=content
+        ).exists():
+            what = f"「{content}」" if content else "(未填措施内容)"
+            raise GuardFailed(
+                f"户 {household.household_number} 已有 {started_on} 开始的 {C.MEASURE.label(measure_code)}{what}, "
+                "不能重复录入; 同日开始的同类措施须填写不同的措施内容"
+            )
         green = not household.is_monitored
         measure = Measure.objects.create(
             household=household, measure_code=measure_code, started_on=started_on, status=status,
@@ -117,9 +126,9 @@ def measure_add(
             extra={**({"plan": plan.pk} if plan else {}), **({"green_channel": True} if green else {})},
         )
         audit_record(
-            actor=actor, action="measure.add", object_type="measure", object_key=str(measure.pk),
-            after={"measure_code": measure_code, "started_on": started_on.isoformat(), "status": status,
-                   "responsible_unit": measure.responsible_unit, "green_channel": green},
+            actor=actor, action="measure.add", object_type="measure", object_key=measure.history_key,
+            after={"measure_code": measure_code, "started_on": started_on.isoformat(), "content": content,
+                   "status": status, "responsible_unit": measure.responsible_unit, "green_channel": green},
             household_key=household.household_number, region_code=household.village_id,
         )
     return measure
@@ -141,7 +150,7 @@ def measure_status_set(
             )
         Measure.objects.filter(pk=measure.pk).update(status=status, updated_at=timezone.now())
         audit_record(
-            actor=actor, action="measure.status", object_type="measure", object_key=str(measure.pk),
+            actor=actor, action="measure.status", object_type="measure", object_key=measure.history_key,
             before={"status": before}, after={"status": status}, comment=comment,
             household_key=measure.household.household_number, region_code=measure.household.village_id,
         )

@@ -79,11 +79,11 @@ def test_it_imports_the_spec_examples_into_the_registry(tmp_path):
 
 
 def test_it_shows_an_imported_households_creation_from_the_batch_snapshot(tmp_path, monkeypatch):
-    from fangfan.registry import services
+    from fangfan.registry import importing
     from fangfan.registry.models import ImportSnapshot
     from fangfan.registry.selectors import household_history
 
-    monkeypatch.setattr(services, "SNAPSHOT_HOUSEHOLDS", 1)  # one blob per household and table
+    monkeypatch.setattr(importing, "SNAPSHOT_HOUSEHOLDS", 1)  # one blob per household and table
     user = UserFactory(username="county1", role="county_rr", region_code="341225000000")
     summary = registry_import(actor=user, path=copy_examples(tmp_path))
     assert ImportSnapshot.objects.filter(table="households").count() == 2

@@ -160,3 +160,33 @@ def test_it_gives_the_same_visit_schedule_as_the_rules_engine():
     assert {h.household_number: visits.visit_due_on(h, as_of) for h in made} == by_engine
     overdue = {r["household"].household_number for r in selectors.visits_overdue(actor=staff(FUNAN)["county"], as_of=as_of)}
     assert overdue == set(results.filter("visit_overdue").get_column("household_id"))
+
+
+def test_it_adds_two_measures_of_one_kind_starting_the_same_day_with_different_content():
+    people = staff(FUNAN)
+    h = household(category="marginal", identified_on=D(2025, 3, 14))
+    tea = assistance.measure_add(actor=people["village"], household=h, measure_code="M01", started_on=D(2025, 4, 1),
+                                 content="茶叶种植补助")
+    solar = assistance.measure_add(actor=people["village"], household=h, measure_code="M01", started_on=D(2025, 4, 1),
+                                   content="光伏帮扶收益")
+    assert sorted(h.measures.values_list("content", flat=True)) == ["光伏帮扶收益", "茶叶种植补助"]
+    keys = list(AuditEvent.objects.filter(action="measure.add").order_by("id").values_list("object_key", flat=True))
+    assert keys == [f"{h.household_number}:M01:2025-04-01:茶叶种植补助", f"{h.household_number}:M01:2025-04-01:光伏帮扶收益"]
+    assistance.measure_status_set(actor=people["village"], measure=solar, status="done")
+    assert AuditEvent.objects.get(action="measure.status").object_key == keys[1]
+    assert tea.pk != solar.pk
+
+
+def test_it_refuses_only_an_exact_repeat_of_a_measure():
+    people = staff(FUNAN)
+    h = household(category="marginal", identified_on=D(2025, 3, 14))
+    assistance.measure_add(actor=people["village"], household=h, measure_code="M01", started_on=D(2025, 4, 1),
+                           content="茶叶种植补助")
+    with pytest.raises(GuardFailed, match="已有 2025-04-01 开始的 产业帮扶「茶叶种植补助」, 不能重复录入"):
+        assistance.measure_add(actor=people["village"], household=h, measure_code="M01", started_on=D(2025, 4, 1),
+                               content=" 茶叶种植补助 ", status="done")
+    assistance.measure_add(actor=people["village"], household=h, measure_code="M01", started_on=D(2025, 4, 1))
+    with pytest.raises(GuardFailed, match="未填措施内容"):
+        assistance.measure_add(actor=people["village"], household=h, measure_code="M01", started_on=D(2025, 4, 1))
+    assert h.measures.count() == 2
+    assert AuditEvent.objects.filter(action="measure.add").count() == 2

@@ -373,8 +373,10 @@ def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> None
         _transfer_items(incomes, problems)
     measures = checked.get("measures")
     if measures is not None:
+        # data.md: one kind may start twice the same day with different content; only an exact repeat is wrong.
         _duplicates(
-            measures, ["household_id", "measure_code", "started_on"], "measure_code", "同一户同一措施同一开始日期重复", problems
+            measures, list(TABLES["measures"].key), "measure_code", "同一户同一措施类别、开始日期和措施内容重复", problems,
+            optional=("content",),
         )
     villages = checked.get("villages")
     if villages is not None:
@@ -421,11 +423,15 @@ def _repeated(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return candidates.filter(pl.struct(keys).is_duplicated() if len(keys) > 1 else pl.col(keys[0]).is_duplicated())
 
 
-def _duplicates(chk: _Checked, keys: list[str], report_key: str, reason: str, problems: list[Problem]) -> None:
-    """Every row of a repeated key, naming the other rows."""
+def _duplicates(
+    chk: _Checked, keys: list[str], report_key: str, reason: str, problems: list[Problem], optional: tuple[str, ...] = ()
+) -> None:
+    """Every row of a repeated key, naming the other rows. `optional` keys may be empty (two empty
+    cells are equal); the others, when empty, are reported already."""
+    keys = [k for k in keys if chk.has(k) or k not in optional]  # an optional column may be absent
     if not all(chk.has(k) for k in keys):
         return
-    frame = _without_nulls(chk.typed.select(*keys, ROW), keys)
+    frame = _without_nulls(chk.typed.select(*keys, ROW), [k for k in keys if k not in optional])
     dup = _repeated(frame, keys)
     if dup.is_empty():
         return
