@@ -46,6 +46,7 @@ test: $(STAMP)
 	  if [ "$$CI" = true ]; then echo "CI: $(CHROMIUM) is missing (the browser tests must run in CI): run .ci/run or, as root, make chromium" >&2; exit 1; fi; \
 	  echo "== $(CHROMIUM) not found: the browser tests (tests/browser) are skipped; make chromium (root) or sudo apt-get install -y chromium fonts-noto-cjk =="; \
 	fi
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 	@if [ -n "$$FANGFAN_TEST_PG" ] || $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
 	  echo "== PostgreSQL =="; \

@@ -71,7 +71,9 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("E6", "elimination", "监测时间满规定月数", "篇九",
          ("identified_on", "as_of"), ("p_min_months_monitored",), "rule_E6"),
     Rule("E", "elimination", "风险消除:符合 / 跟踪关注 / 不符合", "篇九 五(一), 篇二",
-         ("monitored", "first_done_started_on"), ("p_min_months_assisted",), "elimination", "nonempty"),
+         ("monitored", "rule_E1", "rule_E2", "rule_E3", "rule_E4", "rule_E5", "rule_E6", "first_done_started_on",
+          "as_of"),
+         ("p_min_months_assisted",), "elimination", "nonempty"),
     Rule("W-red", "warning", "红色预警:突发困难且暂不符合低保", "篇十四 (一)",
          ("hardship", "per_capita_dibao_income", "in_assistance"), ("p_dibao_line",), "warn_red"),
     Rule("W-orange", "warning", "橙色预警:收入介于低保线与1.5倍之间", "篇十四 (一)",
@@ -93,6 +95,63 @@ CATALOGUE: tuple[Rule, ...] = (
 RULES = {r.id: r for r in CATALOGUE}
 
 FAMILIES = (income, monitoring, elimination, lowincome, schedule)  # in pipeline order
+
+
+def computed_columns(negative_items: dict[str, tuple[str, ...]] | None = None) -> dict[str, pl.Expr]:
+    """Every column the families compute → its expression, from the very stages `pipeline` applies."""
+    items = monitoring.NEGATIVE_ITEMS if negative_items is None else negative_items
+    stages = (
+        *income.stages(), *monitoring.stages(tuple(sorted(items.items()))),
+        *elimination.stages(), *lowincome.stages(), *schedule.stages(),
+    )
+    return {expr.meta.output_name(): expr for stage in stages for expr in stage}
+
+
+def reads(rule: Rule, negative_items: dict[str, tuple[str, ...]] | None = None) -> frozenset[str]:
+    """The columns the expression of `rule.result` reads (Polars' root names): frame columns,
+    other rules' results and p_* parameter columns, a negative-list item's column counting as
+    p_negative_items. A computed column that the catalogue names nowhere (neither a result nor
+    an input: a rule's own intermediate step such as visit_due_on) is followed to what it reads."""
+    from fangfan.policy.frame import negative_item_column
+
+    if rule.result is None:
+        return frozenset()
+    computed = computed_columns(negative_items)
+    named = {r.result for r in CATALOGUE if r.result} | {name for r in CATALOGUE for name in r.inputs}
+    item_prefix = negative_item_column("")
+    found: set[str] = set()
+    todo, followed = [rule.result], {rule.result}
+    while todo:
+        for root in computed[todo.pop()].meta.root_names():
+            if root.startswith(item_prefix):
+                found.add("p_negative_items")
+            elif root in computed and root not in named:
+                if root not in followed:
+                    followed.add(root)
+                    todo.append(root)
+            else:
+                found.add(root)
+    return frozenset(found)
+
+
+def declaration_problems(negative_items: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Where the catalogue's inputs and parameters differ from what the expressions read ([] when
+    every rule declares exactly what it reads)."""
+    from fangfan.policy.frame import PARAM_BY_COLUMN
+
+    problems = []
+    for rule in CATALOGUE:
+        wrong_params = [p for p in rule.params if p not in PARAM_BY_COLUMN]
+        if wrong_params or any(name.startswith("p_") for name in rule.inputs):
+            problems.append(f"规则 {rule.id}: 参数应为已知的 p_* 参数列,输入不应是参数列: {rule.params} / {rule.inputs}")
+        if rule.result is None:
+            continue
+        read, declared = reads(rule, negative_items), {*rule.inputs, *rule.params}
+        if read - declared:
+            problems.append(f"规则 {rule.id}: 读取了未声明的列 {', '.join(sorted(read - declared))}")
+        if declared - read:
+            problems.append(f"规则 {rule.id}: 声明了未读取的列 {', '.join(sorted(declared - read))}")
+    return problems
 
 
 def pipeline(lf: pl.LazyFrame, negative_items: dict[str, tuple[str, ...]] | None = None) -> pl.LazyFrame:

@@ -112,8 +112,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, as_of, year, out, overrides, compare, engine, verbosity, county_params=False,
                **options):
-        from fangfan.policy.evaluate import evaluate_tables, format_results
+        from fangfan.policy.evaluate import format_results
         from fangfan.policy.params import ParameterSet
+        from fangfan.policy.parts import evaluator, result_counts
         from fangfan.policy.whatif import compare as compare_results
 
         try:
@@ -147,16 +148,6 @@ class Command(BaseCommand):
 
         from fangfan.registry.interchange.parts import partition_folders
 
-        if engine == "spark":
-            from fangfan.policy.spark import evaluate_spark
-
-            def run(tables, p, year):
-                return evaluate_spark(tables, as_of_date, year, p)
-        else:
-
-            def run(tables, p, year):
-                return evaluate_tables(tables, as_of=as_of_date, year=year, params=p)
-
         folders = partition_folders(path)
         if folders:
             try:
@@ -170,6 +161,7 @@ class Command(BaseCommand):
 
         from fangfan.registry.interchange.read import read_interchange
 
+        run = evaluator(engine, as_of_date)
         with progress.step("读取并校验"):
             read = read_interchange(path)
         if not read.ok:
@@ -197,7 +189,7 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"无法写入 {exc.filename or out_path}: {exc.strerror or exc}") from None
         if verbosity:
-            self._summary(_counts(results), results.height, out_path, comparison)
+            self._summary(result_counts(results), results.height, out_path, comparison)
 
     def _fail(self, problems) -> None:
         for problem in problems:
@@ -205,60 +197,34 @@ class Command(BaseCommand):
         raise CommandError(f"输入有 {len(problems)} 个问题,未写出结果")
 
     def _partitioned(self, folders, out_path: Path, engine, as_of, params, shipped, year, progress, verbosity) -> None:
-        """A folder of interchange folders: validated part by part, then evaluated part by part
-        with the results appended to the output (fangfan.registry.interchange.parts). With Spark every
-        part is read, validated and evaluated by a task of its own."""
-        from fangfan.policy.evaluate import evaluate_tables, format_results
-        from fangfan.registry.interchange.parts import read_partitions
-        from fangfan.policy.whatif import compare as compare_results
-        from fangfan.policy.whatif import merge
+        """A folder of interchange folders, read and evaluated part by part (fangfan.policy.parts),
+        the results appended to the output as each part is done."""
+        from fangfan.policy.evaluate import format_results
+        from fangfan.policy.parts import PartsEvaluation, read_parts
 
         step = progress.update if progress.enabled else None
-        param_sets = [params] if shipped is None else [params, shipped]
-        readers = {}
-        if engine == "spark":
-            from fangfan.policy.spark import part_readers
-
-            readers = dict(zip(("read_all", "repeated"), part_readers()))
         with progress.step(f"读取并校验 {len(folders)} 个部分"):
-            data = read_partitions(folders, spill_dir=out_path.parent, step=step, **readers)
+            data = read_parts(folders, engine=engine, spill_dir=out_path.parent, step=step)
         with data:
             if not data.ok:
                 self._fail(data.problems)
-            chosen = year if year is not None else data.latest_year
-            if engine == "spark":
-                from fangfan.policy.spark import evaluate_parts_spark
-
-                evaluated = evaluate_parts_spark(data, as_of, chosen, param_sets)
-            else:
-                evaluated = (
-                    (part, [evaluate_tables(tables, as_of=as_of, year=chosen, params=p) for p in param_sets])
-                    for part, tables in ((part, data.tables(part)) for part in data.parts)
-                )
-            comparisons = []
-            counts: dict[str, int] = {}
-            households = 0
+            evaluation = PartsEvaluation(data, as_of, params, shipped=shipped, year=year, engine=engine)
+            xlsx = out_path.suffix.lower() == ".xlsx"
 
             def results_by_part():
-                nonlocal households
-                for index, (part, results) in enumerate(evaluated):
+                for done in evaluation:
                     if step:
-                        step(f"评估 {part.name}({index + 1}/{len(data.parts)},{part.households} 户)")
-                    if shipped is not None:
-                        comparisons.append(compare_results(results[1], results[0]))
-                    households += results[0].height
-                    for key, n in _counts(results[0]).items():
-                        counts[key] = counts.get(key, 0) + n
-                    yield format_results(results[0]) if out_path.suffix.lower() == ".xlsx" else results[0]
+                        step(f"评估 {done.part.name}({done.index + 1}/{len(data.parts)},{done.part.households} 户)")
+                    yield format_results(done.results) if xlsx else done.results
 
             sheets: dict = {"results": results_by_part()}
             if shipped is not None:
-                sheets["compare"] = lambda: merge(comparisons).by_area
-                sheets["transitions"] = lambda: merge(comparisons).transitions
+                sheets["compare"] = lambda: evaluation.comparison().by_area
+                sheets["transitions"] = lambda: evaluation.comparison().transitions
             with progress.step("评估并写出"):
                 _write_atomic(out_path, sheets)
         if verbosity:
-            self._summary(counts, households, out_path, merge(comparisons) if comparisons else None)
+            self._summary(evaluation.counts, evaluation.households, out_path, evaluation.comparison())
 
     def _summary(self, counts: dict[str, int], households: int, out: Path, comparison) -> None:
         self.stdout.write(
@@ -275,13 +241,3 @@ class Command(BaseCommand):
             for line in comparison.transition_lines():
                 self.stdout.write("  " + line)
 
-
-def _counts(results: pl.DataFrame) -> dict[str, int]:
-    row = results.select(
-        pl.col("candidate_category").is_not_null().sum().alias("candidates"),
-        (pl.col("elimination") == "eligible").sum().alias("eliminations"),
-        pl.col("warning_color").is_not_null().sum().alias("warnings"),
-        pl.col("dibao_unserved").sum().alias("dibao_unserved"),
-        pl.col("visit_overdue").sum().alias("visits_overdue"),
-    ).row(0, named=True)
-    return {k: int(v or 0) for k, v in row.items()}
