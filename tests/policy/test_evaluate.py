@@ -3,7 +3,6 @@ checked against hand-computed values; bad input lists every problem and writes n
 from __future__ import annotations
 
 import csv
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -171,15 +170,7 @@ def test_it_rejects_an_unknown_parameter_and_a_bad_date(tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("fangfan.policy.spark") is not None, reason="spark engine present")
-def test_it_says_the_spark_engine_is_not_available_yet(tmp_path):
-    with pytest.raises(CommandError, match="spark engine not available yet"):
-        call_command("evaluate", str(EXAMPLES), "--as-of", "2026-05-01", "--out", str(tmp_path / "r.csv"),
-                     "--engine", "spark", verbosity=0)
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("fangfan.policy.spark") is None, reason="no spark engine")
 def test_it_writes_the_same_results_with_the_spark_engine(tmp_path):
     local, spark = tmp_path / "local.csv", tmp_path / "spark.csv"
     call_command("evaluate", str(EXAMPLES), "--as-of", "2026-05-01", "--out", str(local), verbosity=0)

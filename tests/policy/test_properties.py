@@ -26,7 +26,7 @@ member = st.fixed_dictionaries(
         "disability_kind": st.sampled_from([None, "肢体", "智力", "精神"]),
         "schooling": st.sampled_from(["非在校生", "初中", "失学辍学"]),
         "medical_insurance": st.booleans(),
-        "dibao": st.booleans().map(lambda b: b and False),  # mostly outside assistance
+        "dibao": st.integers(0, 4).map(lambda n: n == 0),  # mostly outside assistance: one member in five
         "nl_public_payroll": st.booleans(),
     }
 )
@@ -49,7 +49,7 @@ household = st.fixed_dictionaries(
                 "household_type": st.sampled_from(["脱贫户", "一般农户"]),
                 "housing_safe": st.booleans(),
                 "category": st.sampled_from([None, "边缘易致贫户"]),
-                "identified_on": st.just("2025-08-31"),
+                "identified_on": st.none() | st.dates(dt.date(2024, 1, 1), AS_OF).map(dt.date.isoformat),
                 "former_dibao_tekun": st.booleans(),
                 "nl_car": st.booleans(),
             }

@@ -31,7 +31,6 @@ def county_pair():
 
 @pytest.fixture(scope="module")
 def spark():
-    pytest.importorskip("pyspark")
     from fangfan.policy.spark import local_session
 
     session = local_session(cores=2, shuffle_partitions=2)
