@@ -101,18 +101,33 @@ def from_db_frame(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
         exprs += [pl.col("birth_date"), pl.col("sex")]
     out = frame.select(exprs)
     if "extra" in frame.columns:
-        extras = [json.loads(v) if v else {} for v in frame["extra"].to_list()]
+        # Most rows have no unknown columns ("{}"): only the others are parsed (json.loads of every
+        # row was most of the time a screening spent reading a county).
+        rows = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "extra").filter(
+            pl.col("extra").is_not_null() & (pl.col("extra") != "") & (pl.col("extra") != "{}")
+        )
+        extras = [json.loads(v) for v in rows["extra"].to_list()]
         names = sorted({k for e in extras for k in e})
-        for name in names:
-            # Values the workflows put there (a measure's plan id, green_channel) are not text.
-            values = [None if (v := e.get(name)) is None else v if isinstance(v, str) else json.dumps(v) for e in extras]
-            out = out.with_columns(pl.Series(name, values, dtype=pl.String))
+        if names:
+            positions = rows["row"]
+            for name in names:
+                # Values the workflows put there (a measure's plan id, green_channel) are not text.
+                values = [None if (v := e.get(name)) is None else v if isinstance(v, str) else json.dumps(v)
+                          for e in extras]
+                column = pl.Series(name, [None] * frame.height, dtype=pl.String).scatter(
+                    positions, pl.Series(name, values, dtype=pl.String)
+                )
+                out = out.with_columns(column)
     return out
 
 
-def select_list(alias: str, cols: list[str]) -> str:
-    # JSON as text on both databases; normalise_extra makes the text canonical.
-    return ", ".join(f"CAST({alias}.extra AS TEXT) AS extra" if c == "extra" else f"{alias}.{c}" for c in cols)
+def select_list(alias: str, cols: list[str], dates: frozenset[str] | set[str] = frozenset()) -> str:
+    # JSON as text on both databases; normalise_extra makes the text canonical. Dates in `dates` are
+    # read as ISO text (both databases write YYYY-MM-DD): the SQLite driver would otherwise parse each
+    # one in Python, Polars parses the column at once.
+    return ", ".join(
+        f"CAST({alias}.{c} AS TEXT) AS {c}" if c == "extra" or c in dates else f"{alias}.{c}" for c in cols
+    )
 
 
 def normalise_extra(frame: pl.DataFrame) -> pl.DataFrame:
@@ -122,11 +137,12 @@ def normalise_extra(frame: pl.DataFrame) -> pl.DataFrame:
     extra = pl.col("extra")
     if frame.select((extra.is_null() | (extra == "{}")).all()).item():
         return frame.with_columns(extra.fill_null("{}"))
-    fixed = [
-        "{}" if v in (None, "{}") else json.dumps(json.loads(v), ensure_ascii=False, sort_keys=True)
-        for v in frame["extra"].to_list()
-    ]
-    return frame.with_columns(pl.Series("extra", fixed, dtype=pl.String))
+    # Only the rows that hold something are re-encoded.
+    empty = extra.is_null() | (extra == "{}")
+    rows = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "extra").filter(~empty)
+    fixed = [json.dumps(json.loads(v), ensure_ascii=False, sort_keys=True) for v in rows["extra"].to_list()]
+    column = frame["extra"].fill_null("{}").scatter(rows["row"], pl.Series("extra", fixed, dtype=pl.String))
+    return frame.with_columns(column)
 
 
 def _region_clause(prefix: str, column: str) -> tuple[str, list]:
@@ -153,12 +169,13 @@ def read_tables(
         table = spec[name]
         schema = db_schema(table)
         cols = db_columns(table) + ["extra"]
+        dates = {c for c, t in schema.items() if t == pl.Date}
         clause, params = (f" WHERE {where[0]}", where[1]) if where else _region_clause(prefix, "h.village_code")
         if name == "households":
-            sql = f"SELECT {select_list('h', cols)} FROM registry_household h{clause}"
+            sql = f"SELECT {select_list('h', cols, dates)} FROM registry_household h{clause}"
         else:
             sql = (
-                f"SELECT h.household_number AS household_id, {select_list('t', cols)} "
+                f"SELECT h.household_number AS household_id, {select_list('t', cols, dates)} "
                 f"FROM {DB_TABLE[name]} t JOIN registry_household h ON h.id = t.household_id{clause}"
             )
             schema = {**schema, "household_id": pl.String}
