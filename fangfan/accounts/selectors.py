@@ -25,7 +25,7 @@ def user_list(*, actor, query: str = "", role: str = "", region: str = "", activ
         users = users.filter(role=role) if role in Role.values else users.none()
     region = (region or "").strip()
     if region:
-        if not region.isdigit() or len(region) > 12:
+        if not region_codes.is_digits(region) or len(region) > 12:
             return users.none()
         prefix = region_codes.prefix_of(region) if len(region) == 12 else region
         users = users.filter(code_range_q("region_code", prefix))

@@ -34,7 +34,7 @@ def _clean_account(role: str, region_code: str, department: str) -> tuple[str, s
         level = ROLE_LEVEL[role]
         if not region_code:
             errors["region_code"] = f"{Role(role).label}账号须填写{LEVEL_LABEL[level]}区划代码(12位)"
-        elif not (len(region_code) == 12 and region_code.isdigit()):
+        elif not (len(region_code) == 12 and region_codes.is_digits(region_code)):
             errors["region_code"] = "区划代码须为12位数字(不足12位的请在末尾补0)"
         elif region_codes.level_of(region_code) != level:
             errors["region_code"] = (

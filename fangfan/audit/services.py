@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from fangfan.audit.models import AuditEvent
-from fangfan.regions.codes import full_code
+from fangfan.regions.codes import full_code, is_digits
 
 
 def _actor_name(actor) -> str:
@@ -16,7 +16,7 @@ def _actor_name(actor) -> str:
 def _region(code: str) -> str:
     """Events name a region by its 12-digit code; a prefix ("341225") becomes the region's code
     ("341225000000"), so range queries by scope treat every event alike."""
-    return full_code(code) if code and len(code) < 12 and code.isdigit() else code
+    return full_code(code) if code and len(code) < 12 and is_digits(code) else code
 
 
 def audit_record(

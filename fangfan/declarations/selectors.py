@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from fangfan.accounts.models import Role
 from fangfan.declarations.models import Declaration
 from fangfan.declarations.services import normalise_phone, normalise_receipt
+from fangfan.regions.codes import is_digits
 from fangfan.regions.scope import scope_queryset, code_range_q
 from fangfan.workflows.identification import OPEN_STATES
 
@@ -38,7 +39,7 @@ def declarations_for_village(*, actor, village: str = "", stage: str = "") -> Qu
         raise PermissionDenied("只有村、乡镇账号可以查看农户自主申报")
     qs = scope_queryset(Declaration.objects.all(), actor, "village_id")
     if village:
-        if not village.isdigit():
+        if not is_digits(village):
             return qs.none()
         qs = qs.filter(code_range_q("village_id", village))
     if stage == "waiting":

@@ -21,6 +21,7 @@ from fangfan.audit.services import audit_record
 from fangfan.common import codes as C
 from fangfan.common.ids import IdNumberError, convert_15_to_18, mask, validate_id
 from fangfan.declarations.models import Declaration
+from fangfan.regions.codes import is_digits
 from fangfan.regions.models import Region
 from fangfan.regions.scope import in_scope
 from fangfan.registry.models import Member
@@ -123,7 +124,7 @@ def _clean(*, name, id_number, phone, village_code, risk, text) -> dict:
     village = None
     if not code:
         errors["village"] = "请选择所在村 (社区)"
-    elif not code.isdigit() or len(code) != 12:
+    elif not is_digits(code) or len(code) != 12:
         errors["village"] = "所选村 (社区) 无效, 请重新选择"
     else:
         village = Region.objects.filter(code=code, level=Region.Level.VILLAGE).first()

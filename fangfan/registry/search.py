@@ -18,6 +18,7 @@ import polars as pl
 from django.db.models import Q, QuerySet
 
 from fangfan.common.ids import IdNumberError, validate_id
+from fangfan.regions.codes import is_digits
 from fangfan.regions.models import Region
 from fangfan.regions.scope import code_range_q, prefix_for, scope_queryset
 from fangfan.registry.models import Household, Member
@@ -76,7 +77,7 @@ def _village_filter(actor, village: str) -> Q | None:
     village = village.strip()
     if not village:
         return None
-    if village.isdigit():
+    if is_digits(village):
         return code_range_q("village_id", village[:12])
     prefix = prefix_for(actor) or ""
     villages = Region.objects.filter(code_range_q("code", prefix), level=Region.Level.VILLAGE, name__startswith=village)

@@ -81,7 +81,7 @@ def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "
     scope = "" if actor is None else prefix_for(actor)
     if scope is None:
         raise ExportRefused("本账号不能导出农户数据" if role_of(actor) else "请先登录")
-    if region and not region.isdigit():
+    if region and not region_codes.is_digits(region):
         raise ExportRefused("区划代码应为数字")
     wanted = region_codes.prefix_of(region) if len(region) == 12 else region
     if wanted and scope and not wanted.startswith(scope):

@@ -22,7 +22,7 @@ from django.db.models.functions import Substr, TruncMonth
 from django.http import Http404
 
 from fangfan.common import codes as C
-from fangfan.regions.codes import county_name, full_code
+from fangfan.regions.codes import county_name, full_code, is_digits
 from fangfan.regions.models import Region
 from fangfan.regions.scope import code_range_q, prefix_for
 from fangfan.registry.models import Household
@@ -82,7 +82,7 @@ def _normalise(region: str) -> str | None:
     region = (region or "").strip()
     if not region:
         return ""
-    if not region.isdigit():
+    if not is_digits(region):
         return None
     if len(region) == 12:
         for digits in (2, 4, 6, 9):

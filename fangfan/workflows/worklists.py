@@ -25,6 +25,7 @@ from django.utils import timezone
 from fangfan.accounts.models import ROLE_LEVEL, Role
 from fangfan.common import codes as C
 from fangfan.common.money import format_yuan
+from fangfan.regions.codes import is_digits
 from fangfan.regions.scope import code_range_q, code_range_sql, prefix_for, scope_queryset
 from fangfan.registry.models import Household, Member
 from fangfan.workflows import engine, identification, profile, selectors
@@ -101,7 +102,7 @@ def _risks(codes: str) -> str:
 def narrow_prefix(township: str = "", village: str = "") -> str:
     """The code prefix the filters ask for ('' for none); bad codes are refused in Chinese."""
     for label, code, digits in (("村", village, 12), ("乡镇", township, (9, 12))):
-        if code and (not code.isdigit() or len(code) not in ((digits,) if isinstance(digits, int) else digits)):
+        if code and (not is_digits(code) or len(code) not in ((digits,) if isinstance(digits, int) else digits)):
             raise WorkflowError(f"{label}代码 {code!r} 无效, 应为区划代码数字")
     if village:
         if township and not village.startswith(township[:9]):

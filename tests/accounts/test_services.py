@@ -70,6 +70,7 @@ def test_the_shell_without_as_may_administer_users():
     [
         ("village", "", "", "region_code", "须填写村级区划代码"),
         ("village", "34122510320", "", "region_code", "12位数字"),
+        ("village", "３４１２２５１０３２０１", "", "region_code", "12位数字"),  # full-width digits
         ("village", "341225103000", "", "region_code", "须为村级代码, 341225103000 是乡镇级代码"),
         ("township", VILLAGE, "", "region_code", "须为乡镇级代码"),
         ("county_rr", "341225103000", "", "region_code", "须为县级代码"),

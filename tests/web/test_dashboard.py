@@ -186,6 +186,18 @@ def test_it_shows_a_village_user_only_its_own_village(client, county):
     assert "李岗村" not in clamped.content.decode()
 
 
+@pytest.mark.parametrize("region", ["３４１２２５", "３４１２２５０００００００", "abc"])
+def test_it_refuses_a_region_code_that_is_not_ascii_digits(client, county, region):
+    # Full-width digits pass str.isdigit(); the dashboard answers them as it answers letters.
+    from django.http import Http404
+
+    actor = user("county_rr", COUNTY)
+    with pytest.raises(Http404, match="区划代码格式不正确"):
+        stats.place_for(actor=actor, region=region)
+    assert page(client, actor, region=region).status_code == 404
+    assert stats.place_for(actor=actor, region="341225").prefix == "341225"
+
+
 def test_it_refuses_the_dashboard_to_a_county_department_user(client, county):
     assert page(client, user("county_dept", COUNTY)).status_code == 403
 

@@ -84,6 +84,21 @@ def test_it_never_shows_another_villages_case_and_the_township_filter_narrows(pe
         WL.overdue(actor=people["village"], as_of=later, village="34122510320x")
 
 
+@pytest.mark.parametrize(
+    ("field", "code"),
+    [("village", "３４１２２５１０３２０９"), ("township", "３４１２２５１０３"), ("village", "34122510320９")],
+)
+def test_it_refuses_a_full_width_code_in_a_filter_like_any_bad_code(people, field, code):
+    # str.isdigit() takes full-width digits; the filter must refuse them as it refuses letters.
+    label = {"village": "村", "township": "乡镇"}[field]
+    with pytest.raises(WorkflowError) as refused:
+        WL.narrow_prefix(**{field: code})
+    assert str(refused.value) == f"{label}代码 {code!r} 无效, 应为区划代码数字"
+    with pytest.raises(WorkflowError, match="无效, 应为区划代码数字"):
+        WL.overdue(actor=user(Role.COUNTY_RR, "341225"), as_of=AS_OF, **{field: code})
+    assert WL.narrow_prefix(**{field: code.translate({0xFF10 + d: str(d) for d in range(10)})})
+
+
 def test_it_lists_overdue_identifications_and_comparisons_by_level(people):
     late_village = opened(people, on=D(2025, 2, 1), head="甲")
     county = step(at_township(people, D(2025, 2, 1)), "township_approve", people["township"], D(2025, 2, 8),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from fangfan.accounts.permissions import may_work_cases
 from fangfan.common import codes as C
 from fangfan.common.money import format_yuan
+from fangfan.regions.codes import is_digits
 from fangfan.registry import selectors as registry_selectors
 from fangfan.registry.models import Measure, Member
 from fangfan.web.views.common import paginate
@@ -145,7 +146,7 @@ def case_list(request):
     village = request.GET.get("village", "").strip()
     kind = kind if kind in Case.Kind.values else ""
     state = state if state in dict(_state_choices()) else ""
-    village = village if village.isdigit() and len(village) <= 12 else ""
+    village = village if is_digits(village) and len(village) <= 12 else ""
     qs = selectors.case_list(actor=request.user, kind=kind, state=state, region=village).select_related(
         "household__village").prefetch_related(
         Prefetch("household__members", queryset=Member.objects.filter(relation="head"), to_attr="heads"))

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from fangfan.accounts.actors import acting_user
+from fangfan.regions.codes import is_digits
 from fangfan.registry.services import registry_export
 
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="命令行导出", help="导出事由(记入日志)")
 
     def handle(self, *args, out, region, username, reason, verbosity, **options):
-        if region and not region.isdigit():
+        if region and not is_digits(region):
             raise CommandError(f"区划代码应为数字: {region}")
         actor = acting_user(username)
         try:
