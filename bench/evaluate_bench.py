@@ -1,8 +1,10 @@
-"""The evaluate benchmark (issue 3): the Polars engine against the plain-Python baseline, end to
-end from interchange CSV files to the result CSV, in the same run.
+"""The evaluate benchmark (issues 3 and 9): the Polars engine against the Polars text-read floor,
+the OpenFisca peer and the plain-Python baseline, end to end from interchange CSV files to the
+result CSV, in the same run; then the screen benchmark (bench/screen_bench.py) on both databases.
 
     python bench/evaluate_bench.py [--households 1000000] [--county 610902] [--seed 1]
                                    [--skip-baseline] [--no-check] [--profile] [--spark] [--engine-runs N]
+                                   [--skip-peer] [--peer-python PY] [--no-screen] [--screen-households N]
 
 1. Generates a county (fangfan.registry.synthetic; ≈ 3.1 members and 2 income rows per
    household) as CSV under bench/out/county_<code>_<N>_s<seed>/, or reuses it.
@@ -10,17 +12,26 @@ end from interchange CSV files to the result CSV, in the same run.
    (a) the engine: `fangfan evaluate FOLDER --as-of D --out FILE` (read_interchange with full
        validation + evaluate_tables with explanations + CSV writer);
    (b) the baseline: `python bench/baseline_rules.py FOLDER --as-of D --out FILE`.
-3. Prints households/s, seconds, peak RSS and the speed-up; checks that both outputs agree on
-   every contract column except explanation (--no-check skips it).
+   (c) the text-read floor: Polars reading the same CSV files as text (every column a string,
+       no validation, no typing), the least any reader of these files must spend;
+   (d) the OpenFisca peer (../shared/peers/openfisca_peer.py: rules I1-I3 and M1-M3 only, floats,
+       no validation) with the Python of bench/out/peer-venv, made on first use with
+       `pip install "openfisca-core>=46,<47" polars numpy` (or --peer-python);
+3. Prints households/s, seconds, peak RSS and the ratios (engine ÷ floor, target ≤ 2.5×; peer ÷
+   engine, target > 1; baseline ÷ engine); checks that the engine's and the baseline's outputs
+   agree on every contract column except explanation (--no-check skips it).
 4. Single-household latency: evaluate_tables on a one-household table set, median of 50 runs.
 --profile adds a child that times the engine's stages (read, evaluate_tables cold and warm,
 the single plan without / with explanations, write). --engine-runs N runs the engine N times
 and counts the fastest (other work on the shared machine skews single runs). --spark adds
-`fangfan evaluate --engine spark` (local[2]).
+`fangfan evaluate --engine spark` (local[2]). Last, unless --no-screen, bench/screen_bench.py
+runs as a child on a county of --screen-households (default 100,000, the size of its targets)
+and its lines are printed here.
 
 The default county 610902 (安康市汉滨区) has a 低保 line in the shipped profiles, so every
 rule family (warnings, low-income classes, single-person candidates) does real work.
-Targets: ≥ 20× the baseline end to end, ≤ 4 GB peak RSS at 1M, ≤ 20 ms for one household.
+Targets (issue 9): engine ≤ 2.5× the text-read floor and faster than the peer, both in the same
+run; ≤ 3 GB peak RSS at 1M; ≤ 20 ms for one household.
 """
 from __future__ import annotations
 
@@ -34,6 +45,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out"
+PEER = ROOT.parent.parent / "shared" / "peers" / "openfisca_peer.py"
+PEER_VENV = OUT / "peer-venv"
+PEER_REQUIREMENTS = ["openfisca-core>=46,<47", "polars", "numpy"]
 TABLE_NAMES = ("villages", "households", "members", "incomes", "measures")
 
 
@@ -118,6 +132,37 @@ def _child_profile(folder: Path, as_of: str, out: Path) -> None:
     print(f"  rows: {rows}")
 
 
+def _child_floor(folder: Path) -> None:
+    """The text-read floor: every CSV of the folder read by Polars as text, nothing checked."""
+    import polars as pl
+
+    started = time.perf_counter()
+    rows: dict[str, int] = {}
+    for f in sorted(folder.rglob("*.csv")):  # a folder of county folders too
+        rows[f.stem] = rows.get(f.stem, 0) + pl.read_csv(f, infer_schema=False).height
+    print(f"read {rows} in {time.perf_counter() - started:.2f} s")
+
+
+def peer_python(given: str | None) -> str | None:
+    """The Python that runs the OpenFisca peer: --peer-python, else bench/out/peer-venv (made and
+    filled from PyPI on first use); None when it cannot be had (the peer is then skipped)."""
+    if given:
+        return given
+    python = PEER_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import openfisca_core, polars, numpy"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return str(python)
+    print(f"making {PEER_VENV} for the OpenFisca peer (pip install {' '.join(PEER_REQUIREMENTS)})", flush=True)
+    made = subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEER_VENV)], capture_output=True, text=True)
+    if made.returncode == 0:
+        made = subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_REQUIREMENTS],
+                              capture_output=True, text=True)
+    if made.returncode != 0 or subprocess.run(probe, capture_output=True).returncode != 0:
+        print(f"OpenFisca peer skipped: could not install it\n{made.stderr[-1500:]}")
+        return None
+    return str(python)
+
+
 # ------------------------------------------------------------------------------ parent
 def run_child(label: str, argv: list[str], log: Path) -> tuple[float, int]:
     """(seconds, peak RSS bytes) of one child process; its output goes to `log`."""
@@ -191,12 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine-runs", type=int, default=1,
                         help="run the engine N times (other work on the machine skews single runs); "
                              "the fastest run counts, all are printed")
+    parser.add_argument("--skip-peer", action="store_true", help="do not run the OpenFisca peer")
+    parser.add_argument("--peer-python", help="a Python with openfisca-core 46, polars and numpy "
+                                              "(default: bench/out/peer-venv, made on first use)")
+    parser.add_argument("--no-screen", action="store_true", help="do not run bench/screen_bench.py afterwards")
+    parser.add_argument("--screen-households", type=int, default=100_000)
+    parser.add_argument("--screen-args", default="--runs 1",
+                        help="more arguments for bench/screen_bench.py (default: %(default)s)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         kind, *rest = args.child
-        if kind == "generate":
+        if kind == "floor":
+            _child_floor(Path(rest[0]))
+        elif kind == "generate":
             _child_generate(rest[0], int(rest[1]), int(rest[2]), Path(rest[3]))
         elif kind == "profile":
             _child_profile(Path(rest[0]), rest[1], Path(rest[2]))
@@ -246,18 +300,41 @@ def main(argv: list[str] | None = None) -> int:
     n = args.households
     fangfan = str(Path(sys.executable).with_name("fangfan"))
     engine_out = OUT / f"engine_{tag}.csv"
-    runs = []
+    print(f"load average {os.getloadavg()[0]:.2f} at start; {os.cpu_count()} cores")
+    # Floor and engine alternate, so that a burst of other work on the machine hits both alike.
+    runs, floor_runs = [], []
     for _ in range(max(1, args.engine_runs)):
+        floor_runs.append(run_child("floor", me + ["--child", "floor", str(folder)], OUT / f"floor_{tag}.log"))
         runs.append(run_child(
             "engine", [fangfan, "evaluate", str(folder), "--as-of", args.as_of, "--out", str(engine_out)],
             OUT / f"engine_{tag}.log",
         ))
+    floor_s = min(s for s, _ in floor_runs)
+    floor_rss = max(r for _, r in floor_runs)
     engine_s = min(s for s, _ in runs)
     engine_rss = max(r for _, r in runs)
+    print(f"floor    (Polars reads as text):  {floor_s:8.1f} s  {n / floor_s:>10,.0f} households/s  "
+          f"peak RSS {gib(floor_rss)}")
     print(f"engine   (fangfan evaluate):      {engine_s:8.1f} s  {n / engine_s:>10,.0f} households/s  "
           f"peak RSS {gib(engine_rss)}")
     if len(runs) > 1:
-        print("  runs: " + ", ".join(f"{s:.1f} s / {gib(r)}" for s, r in runs))
+        print("  runs: " + ", ".join(f"{s:.1f} s / {gib(r)}" for s, r in runs)
+              + "; floor: " + ", ".join(f"{s:.1f} s" for s, _ in floor_runs))
+    ratios = [f"engine ÷ floor {engine_s / floor_s:.1f}× (target ≤ 2.5×)"]
+    if not args.skip_peer and not PEER.exists():
+        print(f"OpenFisca peer skipped: {PEER} not found")
+    elif not args.skip_peer and (python := peer_python(args.peer_python)):
+        year = str(int(args.as_of[:4]) - 1)  # the income year the as-of date's rules read
+        peer_log = OUT / f"peer_{tag}.log"
+        peers = []
+        for _ in range(max(1, args.engine_runs)):
+            peers.append(run_child("peer", [python, str(PEER), str(folder), year], peer_log))
+        peer_s = min(s for s, _ in peers)
+        peer_rss = max(r for _, r in peers)
+        print(f"peer     (OpenFisca, I1-3 M1-3):  {peer_s:8.1f} s  {n / peer_s:>10,.0f} households/s  "
+              f"peak RSS {gib(peer_rss)}")
+        print("  " + "; ".join(peer_log.read_text().strip().splitlines()))
+        ratios.append(f"peer ÷ engine {peer_s / engine_s:.2f}× (target > 1)")
     if args.profile:
         run_child("profile", me + ["--child", "profile", str(folder), args.as_of, str(OUT / f"profile_{tag}.csv")],
                   OUT / f"profile_{tag}.log")
@@ -281,14 +358,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"baseline (plain Python):          {base_s:8.1f} s  {n / base_s:>10,.0f} households/s  "
               f"peak RSS {gib(base_rss)}")
-        print(f"speed-up: {base_s / engine_s:.1f}× (target ≥ 20×); engine peak RSS {gib(engine_rss)} (target ≤ 4 GiB at 1M)")
+        ratios.append(f"baseline ÷ engine {base_s / engine_s:.1f}×")
         if not args.no_check:
             differences = compare_outputs(engine_out, baseline_out)
             print("outputs agree on every contract column except explanation" if not differences
                   else "OUTPUTS DIFFER: " + "; ".join(differences))
+    print("ratios: " + "; ".join(ratios) + f"; engine peak RSS {gib(engine_rss)} (target ≤ 3 GiB at 1M)")
     median_ms, worst_ms = single_household_latency(args.county, args.seed, args.latency_runs)
     print(f"one household (evaluate_tables): median {median_ms:.1f} ms, worst {worst_ms:.1f} ms "
           f"of {args.latency_runs} runs (target ≤ 20 ms)")
+    print(f"load average {os.getloadavg()[0]:.2f} after evaluate", flush=True)
+    if not args.no_screen:
+        print(f"screen benchmark (bench/screen_bench.py --households {args.screen_households:,} {args.screen_args}):",
+              flush=True)
+        screen = subprocess.run(
+            [sys.executable, str(ROOT / "screen_bench.py"), "--households", str(args.screen_households),
+             "--county", args.county, "--seed", str(args.seed), "--as-of", args.as_of, *args.screen_args.split()],
+            cwd=ROOT.parent,
+        )
+        if screen.returncode != 0:
+            print(f"screen benchmark failed (exit {screen.returncode})")
+            return 1
     return 0
 
 

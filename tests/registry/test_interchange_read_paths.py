@@ -5,6 +5,9 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from fangfan.common.ids import check_digit
@@ -115,3 +118,77 @@ def test_it_numbers_rows_by_line_when_a_quoted_cell_spans_lines_in_a_big_file(tm
     assert result.tables["members"].get_column("_row").to_list() == [2, 4, 5, 6]
     assert result.tables["members"].get_column("name").to_list()[0] == "张\n三"
     assert pl.Series(result.tables["members"].get_column("relation")).to_list()[1] == "spouse"
+
+
+# Cells as written, padded with whitespace: the lazy UTF-8 path reads them unstripped and strips
+# only where it must; the careful path strips every cell first. Both must agree.
+PADDING = st.sampled_from(["", " ", "\t", "\u3000", "  "])
+PADDED_HOUSEHOLDS = HOUSEHOLDS + "1005,341225103208,一般农户,是,是,,,\n,,,,,,,\n"
+PADDED_MEMBERS = MEMBERS + f"1005,钱九,{idn('34122519900101307')},户主,正常,\n,,,,,\n"
+
+
+def _cells(row: str) -> list[str]:
+    """The cells of a line as written, quotes kept (a quoted cell may hold commas)."""
+    cells, current, quoted = [], "", False
+    for char in row:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            cells.append(current)
+            current = ""
+        else:
+            current += char
+    return cells + [current]
+
+
+def _padded(text: str, pads) -> str:
+    header, *rows = text.splitlines()
+    out = [header + ",备注"]  # an extra column too
+    for row in rows:
+        # A quoted cell stays as it is: whitespace outside the quotes would make the line ragged.
+        cells = [cell if '"' in cell else f"{next(pads)}{cell}{next(pads)}" for cell in _cells(row)]
+        out.append(",".join(cells) + f",{next(pads)}")
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pads=st.lists(PADDING, min_size=400, max_size=400), streaming=st.booleans())
+def test_it_reads_cells_with_surrounding_whitespace_as_the_careful_path_does(tmp_path_factory, pads, streaming):
+    padding = iter(pads * 2)
+    folder = write(
+        tmp_path_factory.mktemp("in"),
+        **{
+            "households.csv": _padded(PADDED_HOUSEHOLDS, padding),
+            "members.csv": _padded(PADDED_MEMBERS, padding),
+            "incomes.csv": _padded(INCOMES, padding),
+        },
+    )
+    careful_path = sources._read_csv_decoded
+
+    def not_taken(*args):
+        raise AssertionError("the lazy path fell back to the careful one")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sources, "STREAMING_BYTES", 0 if streaming else sources.STREAMING_BYTES)
+        patch.setattr(sources, "_read_csv_decoded", not_taken)
+        fast = read_interchange(folder)
+        patch.setattr(sources, "_read_csv_decoded", careful_path)
+        patch.setattr(sources, "_read_csv_utf8", lambda *args: None)  # every file by the careful path
+        careful = read_interchange(folder)
+
+    assert [str(p) for p in fast.problems] == [str(p) for p in careful.problems]
+    assert set(fast.tables) == set(careful.tables) == {"households", "members", "incomes"}
+    for name, frame in careful.tables.items():
+        assert_frame_equal(fast.tables[name], frame)
+
+
+def test_it_drops_rows_of_only_whitespace_and_keeps_a_padded_row(tmp_path):
+    members = MEMBERS + " , ,\t,\u3000, , \n1003, 孙十 , " + idn("34122519910101308") + " ,之子,正常,1\n"
+    result = read_interchange(write(tmp_path / "in", **{"households.csv": HOUSEHOLDS, "members.csv": members}))
+
+    frame = result.tables["members"]
+    assert frame.get_column("_row").to_list() == [2, 3, 4, 5, 7]
+    assert frame.get_column("name").to_list()[-1] == "孙十"
+    assert frame.get_column("id_number").to_list()[-1] == idn("34122519910101308")
+    assert frame.get_column("birth_date").to_list()[-1] == dt.date(1991, 1, 1)
+    assert not [p for p in result.problems if p.file == "members.csv"]

@@ -254,10 +254,18 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     table: Table = raw.table
     names = raw.frame.collect_schema().names()
     present = [c.key for c in table.columns if c.key in names]
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name) if raw.stripped else pl.col(name).str.strip_chars()
+
+    # The fast kinds read the cell as written: where their `sure` is true the cell has no
+    # surrounding whitespace (exact spellings, anchored patterns, an 18-byte ID), so it equals
+    # its stripped text; the other cells are converted again from the stripped text below.
     values, sure, parts = [], [], {}
     for col in table.columns:
         if col.key in present:
-            col_parts, value, ok = cv.fast(col, pl.col(col.key))
+            cell = pl.col(col.key) if col.kind in cv.FAST_KINDS else text(col.key)
+            col_parts, value, ok = cv.fast(col, cell)
             parts.update(col_parts)
             values.append(value.alias(col.key))
             sure.append(ok.alias(f"__ok_{col.key}"))
@@ -265,16 +273,25 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             values.append(cv.default_expr(col).alias(col.key))
     quoted = [k for k in _QUOTED.get(table.name, ()) if k in present]
     cells = [c for c in names if c != ROW and c not in raw.probe]
+    # Entirely empty rows are dropped. A cell as written is filled when it has bytes; stripped,
+    # when it has bytes besides whitespace — for a fast kind that is certain only where the
+    # cell is sure and not empty. Rows filled as written but not certainly so stripped (only
+    # whitespace, or unsure cells) are decided on their stripped text after the collect.
     filled = [pl.col(c).str.len_bytes() > 0 for c in cells]  # false (or null) for null and ""
+    check_blank = not raw.stripped and bool(cells)
+    # The parts' own emptiness (of the cell fast() was given), carried out of the plan: the
+    # streaming engine would compute `ok` twice if it were repeated here.
+    filled_parts = [(~pl.col(f"__part_{k}_empty")).alias(f"__filled_{k}") for k in present] if check_blank else []
     try:
         staged = raw.frame.with_columns(**parts).select(
             pl.col(ROW),
             *values,
             *sure,
-            *[null_if_empty(pl.col(x)).alias(x) for x in raw.extra],
-            *[null_if_empty(pl.col(k)).alias(f"__t_{k}") for k in quoted],
+            *[null_if_empty(text(x)).alias(x) for x in raw.extra],
+            *[null_if_empty(text(k)).alias(f"__t_{k}") for k in quoted],
             *[pl.col(x) for x in raw.probe],
             (pl.any_horizontal(filled).fill_null(False) if cells else pl.lit(True)).alias("__keep"),
+            *filled_parts,
         ).collect(engine="streaming" if raw.streaming else "in-memory")
     except pl.exceptions.PolarsError:
         if raw.retry is None:
@@ -283,6 +300,24 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     if raw.retry is not None and (staged is None or staged.height != raw.expected_rows.result()):
         del staged
         return _convert_table(raw.retry())
+    if check_blank:
+        certain = [
+            pl.col(f"__ok_{c.key}") & pl.col(f"__filled_{c.key}") if c.kind in cv.FAST_KINDS else pl.col(f"__filled_{c.key}")
+            for c in table.columns
+            if c.key in present
+        ] + [pl.col(x).is_not_null() for x in raw.extra]
+        doubtful = staged.filter(pl.col("__keep") & ~pl.any_horizontal(certain).fill_null(False)).get_column(ROW)
+        if doubtful.len():  # rare: whitespace-only or unsure cells; their stripped text decides
+            blank = (
+                raw.frame.filter(pl.col(ROW).is_in(doubtful.implode()))
+                .filter(~pl.any_horizontal([text(c).str.len_bytes() > 0 for c in cells]).fill_null(False))
+                .select(ROW)
+                .collect()
+                .get_column(ROW)
+            )
+            if blank.len():
+                staged = staged.with_columns(pl.col("__keep") & ~pl.col(ROW).is_in(blank.implode()))
+        staged = staged.drop(f"__filled_{k}" for k in present)
     if not staged.get_column("__keep").all():
         staged = staged.filter(pl.col("__keep"))  # entirely empty rows
     problems: list[Problem] = []
@@ -300,7 +335,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
         rows = staged.filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in unsure)).get_column(ROW)
         again = (
             raw.frame.filter(pl.col(ROW).is_in(rows.implode()))
-            .select(ROW, *[null_if_empty(pl.col(k)).alias(k) for k in unsure])
+            .select(ROW, *[null_if_empty(text(k)).alias(k) for k in unsure])
             .collect()
         )
     id_valid: pl.Series | None = staged.get_column("__ok_id_number") if "id_number" in present else None

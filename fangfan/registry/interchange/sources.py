@@ -39,7 +39,7 @@ class RawTable:
     table: Table
     label: str  # file name or "workbook.xlsx:户表", used in problems
     header_row: int  # spreadsheet row number of the header
-    # Stripped cell text (an empty cell is null, or "" in a lazily read CSV — nulling every
+    # Cell text, stripped unless `stripped` is False (an empty cell is null, or "" in a lazily read CSV — nulling every
     # cell costs a pass, so the reader treats both alike): String columns named by key (known) or by header
     # (extra), plus Int64 _row. Lazy: a CSV is parsed only when the reader converts it, in
     # batches, so its text is never held whole. It may still hold entirely empty rows.
@@ -56,6 +56,10 @@ class RawTable:
     probe: list[str] = field(default_factory=list)
     retry: Callable[[], RawTable] | None = None
     streaming: bool = False  # convert with Polars' streaming engine (big files: less memory)
+    # False: the cells of `frame` are as written, not stripped (a lazily read CSV: stripping
+    # every cell costs about 1 s of CPU at 1M households, and the reader's exact fast checks fail
+    # on surrounding whitespace anyway); the reader strips where it needs the text itself.
+    stripped: bool = True
 
 
 def normalise_header(text: str) -> str:
@@ -273,7 +277,7 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
         columns = _name_columns(table, header, width, is_empty)
     except pl.exceptions.PolarsError:
         return None
-    kept = [pl.nth(i + 1).str.strip_chars().alias(new) for i, new in enumerate(columns.names) if new is not None]
+    kept = [pl.nth(i + 1).alias(new) for i, new in enumerate(columns.names) if new is not None]
     if not kept:
         return None
     # Only a parsed last column makes Polars notice a line with more cells than the header.
@@ -298,6 +302,7 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
         retry=lambda: _read_csv_decoded(path.read_bytes(), path.name, table),
         # Batch by batch costs some speed; it pays only where the memory matters.
         streaming=path.stat().st_size > STREAMING_BYTES,
+        stripped=False,
     )
 
 
