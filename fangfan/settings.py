@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fangfan.screening",
     "fangfan.workflows",
     "fangfan.declarations",
+    "fangfan.departments",
     "fangfan.web",
     "django_htmx",
 ]

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from fangfan.api.main import api
-from fangfan.web.views import cases, dashboard, declare, households, home, params, users
+from fangfan.web.views import cases, dashboard, declare, departments, households, home, params, users
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include(declare.urlpatterns)),
     path("", include(dashboard.urlpatterns)),
     path("", include(users.urlpatterns)),
+    path("", include(departments.urlpatterns)),
     path("workflows/", include("fangfan.workflows.urls")),
 ]

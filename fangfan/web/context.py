@@ -14,6 +14,9 @@ MENU = (
     ("自主申报", "/declarations/", (Role.VILLAGE, Role.TOWNSHIP)),
     ("统计图表", "/dashboard/", (*_ALL_CASE, Role.COUNTY_CA)),
     ("县级参数", "/parameters/", (Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
+    ("部门数据", "/departments/upload/", (Role.COUNTY_DEPT,)),
+    ("部门数据", "/departments/batches/", (Role.COUNTY_RR, Role.COUNTY_CA)),
+    ("未登记在册", "/departments/unregistered/", (Role.COUNTY_RR, Role.COUNTY_CA)),
     ("用户管理", "/users/", (Role.ADMIN,)),
 )
 

@@ -100,6 +100,9 @@ ROUTES: dict[str, str] = {
     "declarations/": "list",
     "declarations/<str:receipt>/recheck/": "receipt",
     "declarations/<str:receipt>/close/": "receipt",
+    "departments/upload/": "list",
+    "departments/batches/": "list",
+    "departments/unregistered/": "list",
     "users/": "admin",
     "users/new/": "admin",
     "users/<int:pk>/": "admin",
@@ -130,7 +133,8 @@ API_ROUTES: dict[str, str] = {
     "GET /api/v1/users/": "admin",
 }
 
-XLSX_ROUTES = {"", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/"}
+XLSX_ROUTES = {"", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/",
+               "departments/unregistered/"}
 
 
 # ---------------------------------------------------------------------------------------- fixtures

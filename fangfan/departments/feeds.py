@@ -1,0 +1,255 @@
+"""What each department's feed holds (data.md "Department feeds") and how one file is read and
+checked: required columns, resident IDs (15 digits converted to 18), dates, amounts and the
+department's value lists. Reading and checking write nothing; services.feed_import stores."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fangfan.common.dates import DateError, parse_date
+from fangfan.common.ids import IdNumberError, convert_15_to_18, mask, validate_id
+from fangfan.common.money import MoneyError, parse_yuan
+from fangfan.common.text import strip
+from fangfan.registry.interchange.sources import SourceError, cell_text, decode_csv
+
+ID = "证件号码"
+VILLAGE = "村代码"
+HEADER_SCAN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    columns: tuple[str, ...]
+    dates: tuple[str, ...] = ()
+    # Amount columns; those in `optional` may be empty (金额 of a 死亡火化, 月工资 of a 失业登记).
+    amounts: tuple[str, ...] = ()
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return VILLAGE if VILLAGE in self.columns else ID
+
+
+_DISABILITY = ("视力", "听力", "言语", "肢体", "智力", "精神", "多重")
+SPECS: dict[str, FeedSpec] = {
+    "医保": FeedSpec(
+        (ID, "结算日期", "医疗总费用", "基本医保报销", "大病保险报销", "医疗救助", "合规自付", "就医地", "执行分级诊疗"),
+        dates=("结算日期",), amounts=("医疗总费用", "基本医保报销", "大病保险报销", "医疗救助", "合规自付"),
+        codes={"就医地": ("省内", "省外"), "执行分级诊疗": ("是", "否")},
+    ),
+    "民政": FeedSpec(
+        (ID, "事项", "日期", "金额"), dates=("日期",), amounts=("金额",), optional=("金额",),
+        codes={"事项": ("低保纳入", "低保退出", "特困纳入", "特困退出", "临时救助", "死亡火化")},
+    ),
+    "残联": FeedSpec(
+        (ID, "残疾类别", "残疾等级", "发证日期"), dates=("发证日期",),
+        codes={"残疾类别": _DISABILITY, "残疾等级": ("一级", "二级", "三级", "四级")},
+    ),
+    "人社": FeedSpec(
+        (ID, "事项", "日期", "单位", "月工资"), dates=("日期",), amounts=("月工资",), optional=("单位", "月工资"),
+        codes={"事项": ("失业登记", "就业登记", "机关事业单位在编")},
+    ),
+    "教育": FeedSpec((ID, "事项", "学段", "日期"), dates=("日期",), codes={"事项": ("失学辍学", "新入学大学生")}),
+    "住建": FeedSpec((ID, "鉴定等级", "鉴定日期"), dates=("鉴定日期",), codes={"鉴定等级": ("A", "B", "C", "D")}),
+    "水利": FeedSpec((VILLAGE, "问题", "日期"), dates=("日期",), codes={"问题": ("季节性缺水", "管道损坏", "水质不达标")}),
+    "应急": FeedSpec((ID, "灾种", "受灾日期", "直接经济损失"), dates=("受灾日期",), amounts=("直接经济损失",)),
+    "公安": FeedSpec(
+        (ID, "事项", "日期", "车辆类型"), dates=("日期",), optional=("车辆类型",),
+        codes={"事项": ("死亡", "户籍迁出", "车辆登记")},
+    ),
+    "不动产": FeedSpec(
+        (ID, "不动产类型", "所在地", "登记日期"), dates=("登记日期",),
+        codes={"不动产类型": ("商品住宅", "商铺", "其他"), "所在地": ("城镇", "农村")},
+    ),
+    "市场监管": FeedSpec(
+        (ID, "身份", "企业名称", "年报状态"), codes={"身份": ("法定代表人", "股东"), "年报状态": ("已年报", "未年报")},
+    ),
+    "金融": FeedSpec((ID, "存款余额", "有价证券市值"), amounts=("存款余额", "有价证券市值")),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int
+    column: str
+    value: str  # masked where it may be an ID
+    reason: str
+
+    def __str__(self) -> str:
+        where = (f" 第{self.row}行" if self.row else "") + (f" {self.column}" if self.column else "")
+        shown = f" “{self.value}”" if self.value else ""
+        return f"{self.file}{where}{shown}: {self.reason}"
+
+
+@dataclass
+class FeedLine:
+    row: int
+    key: str  # the normalised 18-digit ID, or the village code for 水利
+    values: dict[str, object]  # column → normalised value (dates ISO, amounts in fen)
+    row_key: str
+
+
+@dataclass
+class FeedFile:
+    name: str
+    sha256: str
+    lines: list[FeedLine]
+    problems: list[Problem]
+
+
+def _header_name(text: str) -> str:
+    # "证件号码(户主)" in data.md's own table names the same column.
+    return re.sub(r"[（(].*?[)）]$", "", re.sub(r"\s+", "", text))
+
+
+def _records(path: Path, data: bytes, name: str) -> list[tuple[int, list[str]]]:
+    """(sheet row number, cells) of the file's first sheet: CSV in UTF-8 or GB18030, or XLSX."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import python_calamine
+
+        try:
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # corrupt or password-protected workbooks
+            raise SourceError(f"无法打开XLSX文件 {name}: {exc}") from exc
+        # to_python(skip_empty_area=False) starts at A1: list index + 1 is the sheet row.
+        return [(i + 1, [cell_text(v) for v in row]) for i, row in enumerate(rows)]
+    if path.suffix.lower() not in (".csv", ".txt"):
+        raise SourceError(f"不支持的文件类型 {name}(应为 .csv 或 .xlsx)")
+    text, _ = decode_csv(data)
+    try:
+        return [(i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text, newline="")))]
+    except csv.Error as exc:
+        raise SourceError(f"无法读取CSV文件 {name}: {exc}") from exc
+
+
+def row_key(department: str, values: dict[str, object]) -> str:
+    content = json.dumps([department, values], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def _check_key(spec: FeedSpec, raw: str) -> str:
+    """The normalised matching key or ValueError with the reason."""
+    if spec.key == VILLAGE:
+        if not re.fullmatch(r"[0-9]{12}", raw):
+            raise ValueError("村代码应为12位数字")
+        return raw
+    value = raw
+    if re.fullmatch(r"[0-9]{15}", value):  # old-style ID (1984-1999 cards)
+        value = convert_15_to_18(value)
+    try:
+        return validate_id(value)
+    except IdNumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_feed(department: str, path: Path, name: str | None = None) -> FeedFile:
+    """Read and check one department file; every problem is listed (nothing is stored here)."""
+    spec = SPECS[department]
+    path = Path(path)
+    name = name or path.name
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    records = _records(path, data, name)
+    problems: list[Problem] = []
+    header_at = next(
+        (i for i, (_, cells) in enumerate(records[:HEADER_SCAN_ROWS]) if spec.key in {_header_name(c) for c in cells}),
+        None,
+    )
+    if header_at is None:
+        problems.append(Problem(name, 1, spec.key, "", f"前{HEADER_SCAN_ROWS}行中找不到表头(应含“{spec.key}”列, {department}数据)"))
+        return FeedFile(name, digest, [], problems)
+    header_row, header = records[header_at]
+    where: dict[str, int] = {}
+    for j, cell in enumerate(header):
+        column = _header_name(cell)
+        if column in spec.columns:
+            if column in where:
+                problems.append(Problem(name, header_row, column, "", "列名重复"))
+            where.setdefault(column, j)
+    missing = [c for c in spec.columns if c not in where]
+    for column in missing:
+        problems.append(Problem(name, header_row, column, "", f"缺少必需列(应有: {'、'.join(spec.columns)})"))
+    if missing:
+        return FeedFile(name, digest, [], problems)
+    lines: list[FeedLine] = []
+    for row, cells in records[header_at + 1 :]:
+        texts = {c: strip(cells[j]) if j < len(cells) else "" for c, j in where.items()}
+        if not any(texts.values()) and not any(strip(c) for c in cells):
+            continue  # blank lines between blocks are harmless
+        values: dict[str, object] = {}
+        bad = False
+
+        def problem(column: str, reason: str) -> None:
+            nonlocal bad
+            bad = True
+            shown = mask(texts[column]) if column == ID else texts[column]
+            problems.append(Problem(name, row, column, shown, reason))
+
+        key = ""
+        try:
+            key = _check_key(spec, texts[spec.key]) if texts[spec.key] else ""
+            if not key:
+                problem(spec.key, "不能为空")
+        except ValueError as exc:
+            problem(spec.key, str(exc))
+        values[spec.key] = key
+        for column in spec.columns:
+            text = texts[column]
+            if column == spec.key:
+                continue
+            if not text:
+                if column not in spec.optional:
+                    problem(column, "不能为空")
+                values[column] = None if column in spec.amounts or column in spec.dates else ""
+                continue
+            if column in spec.dates:
+                try:
+                    day = parse_date(text)
+                except DateError as exc:
+                    problem(column, exc.reason)
+                    continue
+                values[column] = day.isoformat()
+            elif column in spec.amounts:
+                try:
+                    fen = parse_yuan(text)
+                except MoneyError as exc:
+                    problem(column, exc.reason)
+                    continue
+                if fen < 0:
+                    problem(column, "金额不能为负数")
+                values[column] = fen
+            elif column in spec.codes:
+                if text not in spec.codes[column]:
+                    problem(column, f"不是允许的值(应为: {'、'.join(spec.codes[column])})")
+                values[column] = text
+            else:
+                values[column] = text
+        if not bad:
+            lines.append(FeedLine(row, key, values, row_key(department, values)))
+    return FeedFile(name, digest, lines, problems)
+
+
+_PERIOD_IN_NAME = re.compile(r"(20[0-9]{2})[-_.年]?(0[1-9]|1[0-2])(?![0-9])")
+
+
+def parse_period(text: str) -> str:
+    """'2026-03' (also 202603, 2026年3月) → '2026-03'; ValueError with a Chinese reason else."""
+    match = re.fullmatch(r"\s*(20[0-9]{2})\s*[-/.年]?\s*([0-9]{1,2})\s*月?\s*", text or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"数据期应为 YYYY-MM(如 2026-03), 收到 {text!r}")
+    return f"{match.group(1)}-{int(match.group(2)):02d}"
+
+
+def period_from_name(name: str, today: dt.date) -> str:
+    """The period a file names ('医保_2026-03.csv', '民政202603.xlsx'), else the current month."""
+    match = _PERIOD_IN_NAME.search(Path(name).stem)
+    return f"{match.group(1)}-{match.group(2)}" if match else f"{today:%Y-%m}"
