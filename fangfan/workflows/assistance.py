@@ -158,6 +158,40 @@ def measure_status_set(
     return measure
 
 
+def plan_due_dates():
+    """S3 due dates for many households: `due_of(village_code, identified_on)`, one parameter
+    lookup per (village, identification date) pair with the parameter set loaded once (loading
+    it checks the county layer in the database). None where the profile sets no plan_days."""
+    cache: dict = {}
+    params = profile.parameter_set()
+
+    def due_of(village_code: str, identified_on: dt.date) -> dt.date | None:
+        key = (village_code, identified_on)
+        if key not in cache:
+            days = params.value("assistance.plan_days", village_code, identified_on)
+            cache[key] = None if days is None else identified_on + dt.timedelta(days=int(days))
+        return cache[key]
+
+    return due_of
+
+
+def monitored(households):
+    """The monitored households of a household queryset (risk not eliminated)."""
+    return households.filter(~Q(category=""), eliminated_on__isnull=True)
+
+
+def without_plan(households):
+    """Monitored households (identified) that have no assistance plan yet."""
+    has_plan = Exists(AssistancePlan.objects.filter(household=OuterRef("pk")))
+    return monitored(households).filter(identified_on__isnull=False).filter(~has_plan)
+
+
+def without_contact(households):
+    """Monitored households (risk not eliminated → contact kept, 篇九) that have no contact."""
+    active = Contact.objects.filter(household=OuterRef("pk"), ended_on__isnull=True)
+    return monitored(households).filter(~Exists(active))
+
+
 def plan_due_on(household) -> dt.date | None:
     """S3: within assistance.plan_days of entry (identified_on)."""
     if not household.identified_on:
@@ -192,12 +226,11 @@ def plan_record(*, actor, household, on: dt.date, measures: list[dict], note: st
 
 def plans_overdue(*, actor, as_of: dt.date) -> list[dict]:
     """Monitored households with no plan after their due date (computed)."""
-    qs = scope_queryset(Household.objects.all(), actor, "village_id").filter(
-        ~Q(category=""), eliminated_on__isnull=True, identified_on__isnull=False
-    ).annotate(has_plan=Exists(AssistancePlan.objects.filter(household=OuterRef("pk")))).filter(has_plan=False)
+    qs = without_plan(scope_queryset(Household.objects.all(), actor, "village_id"))
+    due_of = plan_due_dates()
     rows = []
     for h in qs:
-        due = plan_due_on(h)
+        due = due_of(h.village_id, h.identified_on)
         if due and as_of > due:
             rows.append({"household": h, "due_on": due, "days_over": (as_of - due).days})
     return rows
@@ -234,8 +267,5 @@ def contact_current(household) -> Contact | None:
 
 
 def households_without_contact(*, actor):
-    """Monitored households (risk not eliminated → contact kept, 篇九) that have no contact."""
-    active = Contact.objects.filter(household=OuterRef("pk"), ended_on__isnull=True)
-    return scope_queryset(Household.objects.all(), actor, "village_id").filter(
-        ~Q(category=""), eliminated_on__isnull=True
-    ).annotate(has_contact=Exists(active)).filter(has_contact=False)
+    """Monitored households in the actor's scope that have no contact cadre."""
+    return without_contact(scope_queryset(Household.objects.all(), actor, "village_id"))

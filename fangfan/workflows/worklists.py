@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import polars as pl
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from fangfan.accounts.models import ROLE_LEVEL, Role
@@ -28,9 +28,9 @@ from fangfan.common.money import format_yuan
 from fangfan.regions.codes import is_digits
 from fangfan.regions.scope import code_range_q, code_range_sql, prefix_for, scope_queryset
 from fangfan.registry.models import Household, Member
-from fangfan.workflows import engine, identification, profile, selectors
+from fangfan.workflows import assistance, engine, identification, profile, selectors
 from fangfan.workflows.errors import WorkflowError
-from fangfan.workflows.models import AssistancePlan, Case, Contact, Notice, Objection
+from fangfan.workflows.models import Case, Notice, Objection
 from fangfan.workflows.notices import LEVEL_LABEL as NOTICE_LEVEL_LABEL
 
 VISIT_DUE_AHEAD_DAYS = 7  # a visit due within a week is on the list before it is late
@@ -292,21 +292,15 @@ def overdue(*, actor, as_of: dt.date, township: str = "", village: str = "") -> 
 
 # ---- 3. assistance plans due and overdue (S3) --------------------------------------------------
 
-def _monitored(qs):
-    return qs.filter(~Q(category=""), eliminated_on__isnull=True)
-
-
 def _without_plan(actor, township, village):
-    qs = _in(Household.objects.all(), "village_id", actor, township, village)
-    has_plan = Exists(AssistancePlan.objects.filter(household=OuterRef("pk")))
-    return _monitored(qs).filter(identified_on__isnull=False).filter(~has_plan)
+    return assistance.without_plan(_in(Household.objects.all(), "village_id", actor, township, village))
 
 
 def plans(*, actor, as_of: dt.date, township: str = "", village: str = "") -> Rows:
     """Monitored households without an assistance plan: due within assistance.plan_days of
     identification (S3), overdue after."""
     qs = _without_plan(actor, township, village).select_related("village").order_by("identified_on", "household_number")
-    due_of = _plan_due_cache()
+    due_of = assistance.plan_due_dates()
 
     def build(households: list[Household]) -> list[dict]:
         heads = _heads(h.pk for h in households)
@@ -324,36 +318,17 @@ def plans(*, actor, as_of: dt.date, township: str = "", village: str = "") -> Ro
     return Rows(qs, build)
 
 
-def _plan_due_cache():
-    """S3 due dates, one parameter lookup per (village, identification date); the parameter
-    set is loaded once (loading it checks the county layer in the database)."""
-    cache: dict = {}
-    params = profile.parameter_set()
-
-    def due_of(village_code: str, identified_on: dt.date) -> dt.date | None:
-        key = (village_code, identified_on)
-        if key not in cache:
-            days = params.value("assistance.plan_days", village_code, identified_on)
-            cache[key] = None if days is None else identified_on + dt.timedelta(days=int(days))
-        return cache[key]
-
-    return due_of
-
-
 def plans_overdue_count(*, actor, as_of: dt.date, township: str = "", village: str = "") -> int:
-    """Counted per (village, identification date) pair, not per household: one parameter
-    lookup per pair and one GROUP BY query."""
-    due_of = _plan_due_cache()
+    return sum(plans_overdue_by_village(actor=actor, as_of=as_of, township=township, village=village).values())
+
+
+def plans_overdue_by_village(*, actor, as_of: dt.date, township: str = "", village: str = "") -> dict[str, int]:
+    """Monitored households past their plan's due date (S3), by village code: counted per
+    (village, identification date) pair — one GROUP BY and one parameter lookup per pair."""
+    due_of = assistance.plan_due_dates()
     pairs = _without_plan(actor, township, village).values("village_id", "identified_on").annotate(n=Count("id"))
-    return sum(p["n"] for p in pairs if (due := due_of(p["village_id"], p["identified_on"])) and as_of > due)
-
-
-def plans_overdue_by_village(*, actor, as_of: dt.date) -> dict[str, int]:
-    """Monitored households past their plan's due date (S3), by village code: the same pairs
-    and due dates as plans_overdue_count, for the dashboard at any level."""
-    due_of = _plan_due_cache()
     out: dict[str, int] = {}
-    for p in _without_plan(actor, "", "").values("village_id", "identified_on").annotate(n=Count("id")):
+    for p in pairs:
         due = due_of(p["village_id"], p["identified_on"])
         if due is not None and as_of > due:
             out[p["village_id"]] = out.get(p["village_id"], 0) + p["n"]
@@ -439,8 +414,7 @@ def visits(*, actor, as_of: dt.date, township: str = "", village: str = "") -> R
 # ---- 5. monitored households without a contact cadre -------------------------------------------
 
 def no_contact(*, actor, as_of: dt.date, township: str = "", village: str = "") -> Rows:
-    active = Contact.objects.filter(household=OuterRef("pk"), ended_on__isnull=True)
-    qs = _monitored(_in(Household.objects.all(), "village_id", actor, township, village)).filter(~Exists(active))
+    qs = assistance.without_contact(_in(Household.objects.all(), "village_id", actor, township, village))
     qs = qs.select_related("village").order_by("village_id", "household_number")
 
     def build(households: list[Household]) -> list[dict]:
