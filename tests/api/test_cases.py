@@ -16,10 +16,6 @@ from tests.workflows.factories import FUNAN, HUNAN, fake_rule_result, household,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def people(monkeypatch):

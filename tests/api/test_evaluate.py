@@ -14,10 +14,6 @@ URL = "/api/v1/evaluate/household"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def _rows(table: str, household: str) -> list[dict]:
     with open(EXAMPLES / f"{table}.csv", encoding="utf-8-sig") as fh:

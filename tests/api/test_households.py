@@ -13,10 +13,6 @@ pytestmark = pytest.mark.django_db
 OTHER_VILLAGE = "341225103209"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def _token(user) -> str:
     admin = UserFactory(username="admin-api", role=Role.ADMIN, region_code="")

@@ -14,10 +14,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def _auth(role, region, username):
     user = UserFactory(username=username, role=role, region_code=region)

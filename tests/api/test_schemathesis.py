@@ -29,10 +29,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api_data(db, settings) -> dict:
+def api_data(db) -> dict:
     """A token of a county user, and real path values of its scope: generated path parameters
     alone mostly meet 404s, these reach the handlers' bodies (a household, an open case)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     households = []
     for village, n in ((VILLAGE, 3), (OTHER_VILLAGE, 2)):
         for _ in range(n):

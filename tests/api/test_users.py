@@ -9,10 +9,6 @@ from tests.factories import UserFactory, ensure_region
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def bearer(user) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {api_token_create(actor=None, user=user)}"}

@@ -19,10 +19,6 @@ pytestmark = pytest.mark.django_db
 VILLAGE = "341225103208"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def village_user(code: str = VILLAGE):
     return UserFactory(username=f"v{code}", role="village", region_code=code)

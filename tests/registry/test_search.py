@@ -12,10 +12,6 @@ VILLAGE = "341225103208"
 OTHER_VILLAGE = "341225103209"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def cadre():

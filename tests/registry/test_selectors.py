@@ -15,10 +15,6 @@ pytestmark = pytest.mark.django_db
 VILLAGE = "341225103208"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def cadre():

@@ -24,10 +24,6 @@ TOWN_A, TOWN_B = "341225103000", "341225104000"
 V1, V2, V3 = "341225103208", "341225103209", "341225104201"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def user(role: str, region: str):
     return UserFactory(username=f"{role}-{region}", role=role, region_code=region)

@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from fangfan.declarations import services as S
@@ -14,14 +13,6 @@ pytestmark = pytest.mark.django_db
 
 OTHER_VILLAGE = "341225103209"
 UNKNOWN_ID = make_id_number(321, dt.date(1990, 5, 6))
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing_and_fresh_cache(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

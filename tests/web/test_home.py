@@ -15,10 +15,6 @@ MINE = "341225103208"
 OTHER = "341225104201"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def monitored(number, village, head):
     h = HouseholdFactory(household_number=number, village=ensure_region(village, "王店村" if village == MINE else ""),

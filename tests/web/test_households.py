@@ -13,10 +13,6 @@ pytestmark = pytest.mark.django_db
 OTHER_VILLAGE = "341225103209"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def village_user():

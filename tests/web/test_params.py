@@ -15,10 +15,6 @@ WARNING = "本县尚未设置农村低保标准 dibao.line_rural_year,低收入�
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def civil():

@@ -161,7 +161,6 @@ def _plant(code: str, on: dt.date) -> dict:
 
 @pytest.fixture
 def world(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path
     on = dt.date(2026, 6, 1)
     planted = {code: _plant(code, on) for code in SECRET_NAME}

@@ -14,10 +14,6 @@ VILLAGE = "341225103208"
 PASSWORD = "Lq8-long-enough"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def admin(client):
