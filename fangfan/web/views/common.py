@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from django.core.paginator import Paginator
@@ -22,28 +23,53 @@ def paginate(request, items, per_page: int = PER_PAGE) -> dict:
     return {"page": page, "query_without_page": f"{encoded}&" if encoded else ""}
 
 
-def xlsx_bytes(title: str, columns: Sequence[str], rows: Iterable[Sequence], sheet: str = "Sheet1") -> bytes:
-    """A sheet with a merged title row and Chinese headers, as a county office files it."""
+@dataclass
+class Sheet:
+    """One sheet of a download: a merged title row, Chinese headers, the rows, an optional note
+    under them (or alone, when there are no columns: a table not computed)."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Iterable[Sequence]
+    name: str = ""
+    note: str = ""
+
+
+def xlsx_sheets(sheets: Iterable[Sheet]) -> bytes:
+    """Sheets laid out as a county office files them: merged title row, headers, frozen panes."""
     import xlsxwriter
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    ws = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "", sheet)[:31] or "Sheet1")
     head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "font_size": 14})
     th = book.add_format({"bold": True, "bg_color": "#F0EEE8", "border": 1, "text_wrap": True})
     td = book.add_format({"border": 1})
-    ws.merge_range(0, 0, 0, max(len(columns) - 1, 0), title, head)
-    ws.set_row(0, 26)
-    for c, name in enumerate(columns):
-        ws.write(1, c, name, th)
-        ws.set_column(c, c, max(10, min(40, len(str(name)) * 2 + 2)))
-    r = 1
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row):
-            ws.write(r, c, "" if value is None else value, td)
-    ws.freeze_panes(2, 0)
+    note = book.add_format({"italic": True, "font_color": "#666666"})
+    for sheet in sheets:
+        ws = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "", sheet.name or sheet.title)[:31] or "Sheet1")
+        # At least two cells: xlsxwriter refuses to merge a single one (the title would be lost).
+        ws.merge_range(0, 0, 0, max(len(sheet.columns) - 1, 1), sheet.title, head)
+        ws.set_row(0, 26)
+        if not sheet.columns:
+            ws.write(1, 0, sheet.note, note)
+            continue
+        for c, name in enumerate(sheet.columns):
+            ws.write(1, c, name, th)
+            ws.set_column(c, c, max(10, min(40, len(str(name)) * 2 + 2)))
+        r = 1
+        for r, row in enumerate(sheet.rows, start=2):
+            for c, value in enumerate(row):
+                ws.write(r, c, "" if value is None else value, td)
+        if sheet.note:
+            ws.write(r + 2, 0, sheet.note, note)
+        ws.freeze_panes(2, 0)
     book.close()
     return buffer.getvalue()
+
+
+def xlsx_bytes(title: str, columns: Sequence[str], rows: Iterable[Sequence], sheet: str = "Sheet1") -> bytes:
+    """One sheet (xlsx_sheets)."""
+    return xlsx_sheets([Sheet(title, columns, rows, name=sheet)])
 
 
 def xlsx_response(title: str, columns: Sequence[str], rows: Iterable[Sequence], filename: str) -> HttpResponse:

@@ -3,8 +3,6 @@ from the actor's region to the household list. The numbers come from fangfan.reg
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -14,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 
 from fangfan.registry import stats
+from fangfan.web.views.common import Sheet, xlsx_sheets
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,36 +40,17 @@ def chart_table(chart: dict) -> tuple[list[str], list[list]]:
 
 def workbook(data: dict, charts: list[dict]) -> bytes:
     """One sheet per chart, each with a merged title row (region, chart, as-of date) and Chinese
-    headers — the layout of common.xlsx_bytes, several sheets in one file."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "font_size": 14})
-    th = book.add_format({"bold": True, "bg_color": "#F0EEE8", "border": 1, "text_wrap": True})
-    td = book.add_format({"border": 1})
-    note = book.add_format({"italic": True, "font_color": "#666666"})
+    headers (common.xlsx_sheets)."""
     place = data["place"]
+    sheets = []
     for chart in charts:
-        header, rows = chart_table(chart)
-        ws = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "", chart["title"])[:31])
         title = f"{place.name} {chart['title']} (截至{data['as_of']:%Y-%m-%d})"
-        ws.merge_range(0, 0, 0, max(len(header) - 1, 1), title, head)
-        ws.set_row(0, 26)
         if not chart["available"]:
-            ws.write(1, 0, chart["note"], note)
+            sheets.append(Sheet(title, (), (), name=chart["title"], note=chart["note"]))
             continue
-        for c, name in enumerate(header):
-            ws.write(1, c, name, th)
-            ws.set_column(c, c, max(10, min(40, len(str(name)) * 2 + 2)))
-        for r, row in enumerate(rows, start=2):
-            for c, value in enumerate(row):
-                ws.write(r, c, value, td)
-        if chart.get("note"):
-            ws.write(len(rows) + 3, 0, chart["note"], note)
-        ws.freeze_panes(2, 0)
-    book.close()
-    return buffer.getvalue()
+        header, rows = chart_table(chart)
+        sheets.append(Sheet(title, header, rows, name=chart["title"], note=chart.get("note") or ""))
+    return xlsx_sheets(sheets)
 
 
 def _link(place_code: str, as_of: dt.date, **extra) -> str:
