@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from fangfan.common.dates import DateError, parse_date
 from fangfan.common.ids import IdNumberError, convert_15_to_18, mask, validate_id
 from fangfan.common.money import MoneyError, parse_yuan
@@ -253,3 +255,19 @@ def period_from_name(name: str, today: dt.date) -> str:
     """The period a file names ('医保_2026-03.csv', '民政202603.xlsx'), else the current month."""
     match = _PERIOD_IN_NAME.search(Path(name).stem)
     return f"{match.group(1)}-{match.group(2)}" if match else f"{today:%Y-%m}"
+
+
+def feed_frame(department: str, records: list[tuple[str, str, dict[str, object]]]) -> pl.DataFrame:
+    """(row_key, key, values) of one department as the typed frame fangfan.policy.warnings reads:
+    dates as pl.Date, amounts as Int64 fen, the other columns as text."""
+    spec = SPECS[department]
+    data: dict[str, list] = {"row_key": [r[0] for r in records], "key": [r[1] for r in records]}
+    for column in spec.columns:
+        if column != spec.key:
+            data[column] = [r[2].get(column) for r in records]
+    schema: dict[str, pl.DataType] = {"row_key": pl.String, "key": pl.String}
+    for column in spec.columns:
+        if column != spec.key:
+            schema[column] = pl.Int64 if column in spec.amounts else pl.String
+    frame = pl.DataFrame(data, schema=schema)
+    return frame.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c in spec.dates])

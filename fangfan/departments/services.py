@@ -14,13 +14,10 @@ from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.accounts.permissions import require, role_of
 from fangfan.audit.services import audit_record
 from fangfan.departments.feeds import SPECS, VILLAGE, FeedLine, Problem, parse_period, period_from_name, read_feed
+from fangfan.departments.matching import CHUNK, people_of, raise_warnings, villages_of
 from fangfan.departments.models import FeedBatch, FeedRow
-from fangfan.regions.scope import code_range_q
 from fangfan.registry.interchange.sources import SourceError
-from fangfan.registry.models import Household, Member
-
-# Rows per IN (...) query: under SQLite's host-parameter limit with room for the scope's bounds.
-CHUNK = 900
+from fangfan.screening.parameters import current_parameters
 
 
 class FeedRejected(Exception):
@@ -38,7 +35,8 @@ class FeedSummary:
     def __str__(self) -> str:
         b = self.batch
         return (f"{b.department} {b.period} {b.file_name}: 共 {b.rows} 行, 新增 {b.new_rows} 行"
-                f"(已导入过 {b.skipped} 行), 匹配 {b.matched} 行, 未匹配 {b.unmatched} 行 [批次 {b.pk}]")
+                f"(已导入过 {b.skipped} 行), 匹配 {b.matched} 行, 未匹配 {b.unmatched} 行, 新增预警 {b.warnings_raised} 条"
+                f" [批次 {b.pk}]")
 
 
 def feed_county(actor) -> str:
@@ -93,37 +91,45 @@ def feed_import(*, actor, department: str, path: str | Path, period: str | None 
         raise FeedRejected([Problem(name, 0, "", "", f"该文件已于 {timezone.localtime(earlier.at):%Y-%m-%d %H:%M} 导入"
                                                      f"(批次 {earlier.pk}, 数据期 {earlier.period}), 未重复导入")],
                            "该文件已导入过, 未重复导入")
+    params = current_parameters()
+    day = today or timezone.localdate()
     with transaction.atomic():
         fresh = _new_lines(department, feed.lines)
-        matches = _match(department, fresh, county)
+        is_water = SPECS[department].key == VILLAGE
+        keys = {line.key for line in fresh}
+        people = None if is_water else people_of(keys, county)
+        villages = villages_of(keys, county) if is_water else set()
+        found = villages if is_water else set(people.ids)
         if not county and actor is None:
-            county = _county_of(matches)
+            county = _county_of(people, villages)
         batch = FeedBatch.objects.create(
             department=department, period=period, county=county, file_name=name[:255], sha256=feed.sha256,
             rows=len(feed.lines), new_rows=len(fresh), skipped=len(feed.lines) - len(fresh),
-            matched=sum(1 for line in fresh if line.key in matches),
-            unmatched=sum(1 for line in fresh if line.key not in matches),
+            matched=sum(1 for line in fresh if line.key in found),
+            unmatched=sum(1 for line in fresh if line.key not in found),
             who=actor if getattr(actor, "pk", None) else None,
         )
-        is_water = SPECS[department].key == VILLAGE
-        FeedRow.objects.bulk_create(
+        ids = {} if is_water else people.ids
+        rows = FeedRow.objects.bulk_create(
             [
                 FeedRow(
                     batch=batch, department=department, row_number=line.row,
                     id_number="" if is_water else line.key, village_code=line.key if is_water else "",
-                    row_key=line.row_key, values=line.values, matched=line.key in matches,
-                    household_id=None if is_water else matches.get(line.key, (None, None))[0],
-                    member_id=None if is_water else matches.get(line.key, (None, None))[1],
+                    row_key=line.row_key, values=line.values, matched=line.key in found,
+                    household_id=ids.get(line.key, (None, None))[0], member_id=ids.get(line.key, (None, None))[1],
                 )
                 for line in fresh
             ],
             batch_size=2000,
         )
+        batch.warnings_raised = raise_warnings(batch=batch, rows=rows, people=people, villages=villages,
+                                               params=params, today=day)
+        batch.save(update_fields=["warnings_raised"])
         audit_record(
             actor=actor, action="dept.import", object_type="feed_batch", object_key=batch.pk, region_code=county,
             after={"department": department, "period": period, "file": batch.file_name, "sha256": feed.sha256,
                    "rows": batch.rows, "new_rows": batch.new_rows, "skipped": batch.skipped,
-                   "matched": batch.matched, "unmatched": batch.unmatched},
+                   "matched": batch.matched, "unmatched": batch.unmatched, "warnings": batch.warnings_raised},
         )
     return FeedSummary(batch)
 
@@ -143,37 +149,7 @@ def _new_lines(department: str, lines: list[FeedLine]) -> list[FeedLine]:
     return fresh
 
 
-def _match(department: str, lines: list[FeedLine], county: str) -> dict[str, tuple[int | None, int | None]]:
-    """key → (household id, member id) for the keys found in the registry (within `county` when
-    given): IDs through Member.id_number's unique index, one query per chunk; 水利 village codes
-    to the village (household and member None: every household of the village is concerned)."""
-    keys = sorted({line.key for line in lines})
-    found: dict[str, tuple[int | None, int | None]] = {}
-    if SPECS[department].key == VILLAGE:
-        scope = code_range_q("village_id", county)
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            villages = Household.objects.filter(scope, village_id__in=chunk).values_list("village_id", flat=True).distinct()
-            found.update((code, (None, None)) for code in villages)
-        return found
-    scope = code_range_q("household__village_id", county)
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        rows = Member.objects.filter(scope, id_number__in=chunk).values_list("id_number", "household_id", "id")
-        found.update((number, (household, member)) for number, household, member in rows)
-    return found
-
-
-def _county_of(matches: dict[str, tuple[int | None, int | None]]) -> str:
-    """The shell's batch belongs to the county most of its matched households lie in."""
-    households = sorted({h for h, _ in matches.values() if h is not None})
-    villages = Counter()
-    for start in range(0, len(households), CHUNK):
-        chunk = households[start : start + CHUNK]
-        villages.update(Household.objects.filter(pk__in=chunk).values_list("village_id", flat=True))
-    counties = Counter()
-    for code, n in villages.items():
-        counties[code[:6]] += n
-    if not counties and matches:  # 水利: the keys are village codes
-        counties.update(code[:6] for code in matches)
+def _county_of(people, villages: set[str]) -> str:
+    """The shell's batch belongs to the county most of its matched persons (or villages) lie in."""
+    counties = Counter(code[:6] for code in (people.frame["village_code"].to_list() if people else villages))
     return counties.most_common(1)[0][0] if counties else ""
