@@ -166,6 +166,9 @@ class CycleRun(models.Model):
     month = models.CharField("月份", max_length=7)
     region = models.CharField("区划代码", max_length=12, blank=True)
     folder = models.CharField("数据目录", max_length=500, blank=True)
+    as_of = models.DateField("筛查日期", null=True, blank=True)
+    who = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="+", verbose_name="执行人")
     started_at = models.DateTimeField("开始时间", auto_now_add=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
     summary = models.JSONField("摘要", default=dict)

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,8 +16,11 @@ from fangfan.accounts.permissions import require, role_of
 from fangfan.audit.services import audit_record
 from fangfan.departments.feeds import SPECS, VILLAGE, FeedLine, Problem, parse_period, period_from_name, read_feed
 from fangfan.departments.matching import CHUNK, people_of, raise_warnings, villages_of
-from fangfan.departments.models import FeedBatch, FeedRow
+from fangfan.departments.models import REFERRAL_LABELS, DeptWarning, FeedBatch, FeedRow, Referral
+from fangfan.policy.warnings import KINDS
+from fangfan.regions.scope import in_scope
 from fangfan.registry.interchange.sources import SourceError
+from fangfan.registry.services import member_status_update
 from fangfan.screening.parameters import current_parameters
 
 
@@ -153,3 +157,165 @@ def _county_of(people, villages: set[str]) -> str:
     """The shell's batch belongs to the county most of its matched persons (or villages) lie in."""
     counties = Counter(code[:6] for code in (people.frame["village_code"].to_list() if people else villages))
     return counties.most_common(1)[0][0] if counties else ""
+
+
+# ---- the warning's life (W6 steps 2-5: 集中交办 → 入户核查 → 结果反馈, 转介) -----------------------
+
+class WarningRefused(Exception):
+    """The step cannot be taken (wrong state, missing note, stale page ...); the message says why."""
+
+
+# Who verifies at home and who passes to the village: the township and the village of the warning,
+# and the county office (县乡村振兴局) for any warning of its county.
+VERIFY_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR})
+PASS_ROLES = frozenset({Role.TOWNSHIP, Role.COUNTY_RR})
+
+
+def _warning_for_step(actor, warning_id: int, roles, what: str, seen_version: int | None):
+    require(role_of(actor) in roles, f"本账号的角色不能{what}")
+    warning = DeptWarning.objects.select_for_update().filter(pk=warning_id).first()
+    if warning is None or not in_scope(actor, warning.village_code):
+        raise PermissionDenied("预警不存在或不在本账号的管辖范围内")
+    if seen_version is not None and warning.version != seen_version:
+        raise WarningRefused("该预警已被他人处理, 请刷新后重试")
+    return warning
+
+
+def _warning_audit(actor, warning, action: str, before: dict, after: dict, comment: str = "") -> None:
+    audit_record(
+        actor=actor, action=action, object_type="dept_warning", object_key=str(warning.pk),
+        household_key=warning.household.household_number if warning.household_id else "",
+        region_code=warning.village_code, before=before, after=after, comment=comment,
+    )
+
+
+def warning_pass(*, actor, warning_id: int, on: dt.date | None = None, note: str = "",
+                 seen_version: int | None = None):
+    """集中交办: the township passes a warning to its village for the home check."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        warning = _warning_for_step(actor, warning_id, PASS_ROLES, "转交预警", seen_version)
+        if warning.state != DeptWarning.State.TOWNSHIP:
+            raise WarningRefused(f"该预警{warning.get_state_display()}, 不能再转交村")
+        warning.state, warning.passed_on, warning.passed_by = DeptWarning.State.VILLAGE, on, actor
+        warning.version += 1
+        warning.save(update_fields=["state", "passed_on", "passed_by", "version"])
+        _warning_audit(actor, warning, "dept_warning.pass", {"state": "township"}, {"state": "village", "on": str(on)},
+                       note)
+    return warning
+
+
+def warning_verify(*, actor, warning_id: int, outcome: str, note: str, on: dt.date | None = None, file=None,
+                   confirm_status: bool | None = None, seen_version: int | None = None):
+    """入户核查: the outcome with notes (and a photo or scan). 纳入监测 opens a W1 case on the
+    channel 部门筛查预警 with the warning and its evidence in the case; a member status change
+    (死亡, 迁出) is applied only when the checker confirms it (confirm_status)."""
+    from fangfan.workflows.attachments import attachment_store
+    from fangfan.workflows.errors import WorkflowError
+    from fangfan.workflows.identification import identification_open
+
+    on = on or timezone.localdate()
+    note = (note or "").strip()
+    if outcome not in DeptWarning.Outcome.values:
+        raise WarningRefused(f"核查结果应为 {'、'.join(DeptWarning.Outcome.labels)}")
+    if not note:
+        raise WarningRefused("请填写核查情况")
+    with transaction.atomic():
+        warning = _warning_for_step(actor, warning_id, VERIFY_ROLES, "录入核查结果", seen_version)
+        if warning.state == DeptWarning.State.VERIFIED:
+            raise WarningRefused(f"该预警已于 {warning.verified_on} 核查({warning.get_outcome_display()})")
+        kind = KINDS[warning.kind]
+        household = warning.household
+        if kind.action == "status" and confirm_status is None:
+            raise WarningRefused("人员状态变更须确认: 核实属实则确认变更, 否则不变更")
+        if outcome == DeptWarning.Outcome.ENROLLED and household is None:
+            raise WarningRefused("村级预警须逐户核查: 对需纳入监测的农户请从该户档案发起识别")
+        if outcome == DeptWarning.Outcome.ALREADY and (household is None or not household.is_monitored):
+            raise WarningRefused("该户不是监测对象, 不能选“已是监测对象”")
+        case = None
+        if outcome == DeptWarning.Outcome.ENROLLED:
+            try:
+                case = identification_open(actor=actor, household=household, channel="department_warning", on=on,
+                                           reason=f"{warning.department}预警: {warning.detail}; 核查: {note}"[:500])
+            except WorkflowError as exc:
+                raise WarningRefused(str(exc)) from None
+            case.data["department_warning"] = {
+                "warning": warning.pk, "department": warning.department, "kind": warning.kind,
+                "detail": warning.detail, "risks": warning.risk_codes,
+                "evidence": [{"batch": r.batch_id, "file": r.batch.file_name, "row": r.row_number}
+                             for r in warning.evidence.select_related("batch")],
+            }
+            case.save(update_fields=["data"])
+        attachment = None
+        if file is not None:
+            if household is None:
+                raise WarningRefused("村级预警不能上传户附件")
+            try:
+                attachment = attachment_store(actor=actor, household=household, file=file, case=case)
+            except WorkflowError as exc:
+                raise WarningRefused(str(exc)) from None
+        if kind.action == "status" and confirm_status:
+            member_status_update(actor=actor, member_id=warning.member_id, status=kind.member_status, on=on,
+                                 reason=f"{warning.department}数据({warning.detail}), 入户核实: {note}",
+                                 action="member.status_from_department")
+            warning.status_applied = True
+        before = {"state": warning.state}
+        warning.state, warning.outcome, warning.outcome_note = DeptWarning.State.VERIFIED, outcome, note
+        warning.verified_on, warning.verified_by, warning.attachment, warning.case = on, actor, attachment, case
+        warning.version += 1
+        warning.save()
+        _warning_audit(actor, warning, "dept_warning.verify", before,
+                       {"state": "verified", "outcome": outcome, "on": str(on), "case": case.pk if case else None,
+                        "status_applied": warning.status_applied, "attachment": attachment.pk if attachment else None},
+                       note)
+    return warning
+
+
+def warning_refer(*, actor, warning_id: int, to_department: str, reason: str, on: dt.date | None = None):
+    """转介: the need lies with another department (医保, 教育, 住建, 人社, 应急, 司法); 民政 hands a
+    suspected 低保/特困 case to the 县民政局's list."""
+    on = on or timezone.localdate()
+    reason = (reason or "").strip()
+    if to_department not in REFERRAL_LABELS:
+        raise WarningRefused(f"转介部门应为 {'、'.join(REFERRAL_LABELS.values())}")
+    if not reason:
+        raise WarningRefused("请写明转介事由")
+    with transaction.atomic():
+        warning = _warning_for_step(actor, warning_id, VERIFY_ROLES, "转介预警", None)
+        if Referral.objects.filter(warning=warning, to_department=to_department, answered_on__isnull=True).exists():
+            raise WarningRefused(f"已转介{REFERRAL_LABELS[to_department]}, 尚待答复")
+        referral = Referral.objects.create(warning=warning, to_department=to_department, reason=reason[:300],
+                                           referred_on=on, referred_by=actor, county=warning.county)
+        if to_department == "民政" and not warning.dibao_suspected:
+            warning.dibao_suspected = True
+            warning.version += 1
+            warning.save(update_fields=["dibao_suspected", "version"])
+        _warning_audit(actor, warning, "dept_warning.refer", {}, {"referral": referral.pk, "to": to_department,
+                                                                   "on": str(on)}, reason)
+    return referral
+
+
+def referral_answer(*, actor, referral_id: int, answer: str, on: dt.date | None = None):
+    """The department the need was referred to records what it did (县行业部门 for its own
+    department, 县民政局 for 民政, 县乡村振兴局 for any of its county)."""
+    on = on or timezone.localdate()
+    answer = (answer or "").strip()
+    if not answer:
+        raise WarningRefused("请填写办理结果")
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().select_related("warning").filter(pk=referral_id).first()
+        role = role_of(actor)
+        allowed = referral is not None and referral.county == getattr(actor, "region_prefix", None) and (
+            role == Role.COUNTY_RR
+            or (role == Role.COUNTY_CA and referral.to_department == "民政")
+            or (role == Role.COUNTY_DEPT and actor.department == referral.to_department)
+        )
+        if not allowed:
+            raise PermissionDenied("转介事项不存在或不由本账号答复")
+        if referral.answered_on is not None:
+            raise WarningRefused(f"该转介已于 {referral.answered_on} 答复")
+        referral.answer, referral.answered_on, referral.answered_by = answer, on, actor
+        referral.save(update_fields=["answer", "answered_on", "answered_by"])
+        audit_record(actor=actor, action="referral.answer", object_type="referral", object_key=str(referral.pk),
+                     region_code=referral.warning.village_code, after={"on": str(on)}, comment=answer[:500])
+    return referral

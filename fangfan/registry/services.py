@@ -161,3 +161,28 @@ def member_id_reveal(*, actor, member_id: int, reason: str) -> str:
             comment=reason[:500],
         )
     return member.id_number
+
+
+def member_status_update(*, actor, member_id: int, status: str, on, reason: str, action: str = "member.status"):
+    """Change one member's 人员状态 (死亡, 迁出 …) after someone confirmed it, with the household's
+    version bumped (its figures change) and before/after in its history. Returns the member."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from fangfan.common import codes as C
+    from fangfan.registry.models import Household, Member
+
+    if status not in C.MEMBER_STATUS.codes:
+        raise ValueError(f"人员状态应为 {'、'.join(label for _, label in C.MEMBER_STATUS.items)}, 收到 {status!r}")
+    with transaction.atomic():
+        member = Member.objects.select_for_update().select_related("household").get(pk=member_id)
+        before = member.status
+        Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
+        Household.objects.filter(pk=member.household_id).update(version=F("version") + 1, updated_at=timezone.now())
+        audit_record(
+            actor=actor, action=action, object_type="member", object_key=str(member.pk),
+            household_key=member.household.household_number, region_code=member.household.village_id,
+            before={"status": before}, after={"status": status, "on": str(on)}, comment=reason,
+        )
+        member.refresh_from_db()
+        return member
