@@ -4,9 +4,21 @@ DATABASE_URL           default sqlite:///<FANGFAN_DATA_DIR>/fangfan.sqlite3
 FANGFAN_SECRET_KEY     or FANGFAN_SECRET_KEY_FILE; otherwise a key generated once under FANGFAN_DATA_DIR
 FANGFAN_DEBUG          1 to enable debug (only `make demo` sets it)
 FANGFAN_ALLOWED_HOSTS  comma-separated
+FANGFAN_HTTPS          1 when served over HTTPS behind a reverse proxy that sets X-Forwarded-Proto
+                       (secure cookies, HTTPS redirect, HSTS): production (docs/deploy.md)
+FANGFAN_CSRF_TRUSTED_ORIGINS  comma-separated origins (https://host) when the proxy changes the host
+FANGFAN_SESSION_IDLE_MINUTES  log out after this many idle minutes (default 30); the session
+                       cookie also ends when the browser closes
+FANGFAN_LOGIN_FAILURE_LIMIT   failed logins of one user name before it is locked (default 5)
+FANGFAN_LOGIN_LOCKOUT_MINUTES how long the lock lasts (default 30)
+FANGFAN_PROXY_COUNT    reverse proxies in front (default 1 with FANGFAN_HTTPS, else 0): the client IP
+                       recorded for failed logins is read from X-Forwarded-For only through them
+FANGFAN_REQUIRE_OTP    1/0: the county roles (县乡村振兴局/县民政局/县行业部门) and 系统管理员 must use
+                       a TOTP second factor (default on, off with FANGFAN_DEBUG)
 """
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,19 +68,31 @@ INSTALLED_APPS = [
     "fangfan.declarations",
     "fangfan.departments",
     "fangfan.web",
+    "fangfan.ops",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "fangfan.web.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "fangfan.accounts.middleware.SessionIdleMiddleware",
+    "fangfan.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Answers a locked-out login (django-axes) with the Chinese lock-out page.
+    "axes.middleware.AxesMiddleware",
+    # Last, so its process_exception sees a view's database error first: the 503 page.
+    "fangfan.web.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "fangfan.urls"
@@ -116,8 +140,50 @@ AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Argon2id for new and changed passwords; older PBKDF2 hashes still verify and are rehashed
+# with Argon2 at the user's next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# The lock-out check (django-axes) comes before the password check. Logins without a request
+# (code and tests calling authenticate() directly) are not web login attempts and are let through
+# to the password check; the API authenticates by token and never comes here.
+AUTHENTICATION_BACKENDS = [
+    "fangfan.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# Login throttling (django-axes): after FANGFAN_LOGIN_FAILURE_LIMIT wrong passwords for one user
+# name, that user name cannot log in for FANGFAN_LOGIN_LOCKOUT_MINUTES (from any address: a
+# password guessed from many addresses is still one account attacked); and one address with one
+# browser that fails as often (trying many user names) is locked too. Not the address alone:
+# a township's cadres often share one address behind NAT, and one of them mistyping must not
+# lock out the others. A successful login clears the count; `fangfan axes_reset_username NAME`
+# (or axes_reset_ip ADDRESS) lifts a lock at once.
+AXES_FAILURE_LIMIT = int(os.environ.get("FANGFAN_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("FANGFAN_LOGIN_LOCKOUT_MINUTES", 30)))
+AXES_LOCKOUT_PARAMETERS = ["username", ["ip_address", "user_agent"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fangfan.web.views.accounts.locked_out"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("FANGFAN_PROXY_COUNT", 1 if _truthy(os.environ.get("FANGFAN_HTTPS")) else 0)) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Second factor (django-otp, TOTP): optional for everyone, required for the county roles and the
+# system administrator when FANGFAN_REQUIRE_OTP is on (fangfan.accounts.middleware).
+FANGFAN_REQUIRE_OTP = _truthy(os.environ.get("FANGFAN_REQUIRE_OTP", "0" if DEBUG else "1"))
+OTP_TOTP_ISSUER = "防返"
+
+# Sessions end when the browser closes, and after FANGFAN_SESSION_IDLE_MINUTES without a request
+# (the expiry is pushed forward at most once a minute: fangfan.accounts.middleware).
+SESSION_IDLE_MINUTES = int(os.environ.get("FANGFAN_SESSION_IDLE_MINUTES", 30))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"
@@ -136,9 +202,43 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 NINJA_PAGINATION_PER_PAGE = 50
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Security headers. HTTPS is terminated by the reverse proxy (docs/deploy.md), which must set
+# X-Forwarded-Proto itself (overwriting what a client sent).
+HTTPS = not DEBUG and _truthy(os.environ.get("FANGFAN_HTTPS"))
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG and _truthy(os.environ.get("FANGFAN_HTTPS"))
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("FANGFAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Content Security Policy (django-csp): scripts and styles only from our own static files (HTMX,
+# ECharts and the dashboard code are static files, chart data travels as JSON in
+# <script type="application/json">), no inline script or style, no plug-ins, no framing.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,9 @@ import pytest
 def _fast_password_hashing(settings):
     # Tests make several users each; PBKDF2 would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The second factor (on by default in production) is off unless a test turns it on
+    # (tests/accounts/test_otp.py).
+    settings.FANGFAN_REQUIRE_OTP = False
 
 
 @pytest.fixture(autouse=True)

@@ -279,3 +279,90 @@ def api_token_user(token: str) -> User | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
+
+
+# ------------------------------------------------------------------------------ second factor (TOTP)
+def _totp_device_model():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice
+
+
+@transaction.atomic
+def otp_device_start(*, actor, user: User):
+    """The user's unconfirmed TOTP device (a new secret the first time): what the enrolment page
+    shows until a code from the app confirms it. Only the user for themself."""
+    from django.core.exceptions import PermissionDenied
+
+    if actor is None or actor.pk != user.pk:
+        raise PermissionDenied("两步验证只能由本人绑定")
+    TOTPDevice = _totp_device_model()
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="身份验证器", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def otp_device_confirm(*, actor, user: User, token: str):
+    """Confirm the pending device with a code from the app: from then on every login of the user
+    asks for a code. Returns the device; a wrong code raises ValidationError (nothing changes)."""
+    from django.core.exceptions import PermissionDenied
+
+    if actor is None or actor.pk != user.pk:
+        raise PermissionDenied("两步验证只能由本人绑定")
+    TOTPDevice = _totp_device_model()
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        raise ValidationError({"token": "没有待绑定的验证器, 请刷新页面重新扫码"})
+    token = (token or "").strip().replace(" ", "")
+    if not (token.isdigit() and len(token) == device.digits):
+        raise ValidationError({"token": f"请填写验证器上显示的 {device.digits} 位数字"})
+    if not device.verify_token(token):
+        raise ValidationError({"token": "验证码不正确或已过期, 请核对手机时间后输入新的验证码"})
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    # One confirmed device per user: other devices (older attempts) are dropped.
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    audit_record(actor=actor, action="user.otp_enable", object_type="user", object_key=user.username,
+                 region_code=user.region_code)
+    return device
+
+
+def otp_check(*, user: User, token: str):
+    """The login's second step: the user's confirmed device if `token` is its current code, else
+    ValidationError with the reason. Failures are throttled by django-otp (the wait doubles
+    after each wrong code), which is why a wrong code is saved, not rolled back."""
+    from fangfan.accounts.otp import confirmed_device
+
+    device = confirmed_device(user)
+    if device is None:
+        raise ValidationError({"token": "本账号未绑定验证器"})
+    token = (token or "").strip().replace(" ", "")
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        wait = (details or {}).get("locked_until")
+        raise ValidationError({"token": "验证码错误次数过多, 请稍后再试" + (
+            f"(请在 {timezone_local(wait):%H:%M:%S} 之后)" if wait else "")})
+    if not (token.isdigit() and len(token) == device.digits) or not device.verify_token(token):
+        raise ValidationError({"token": "验证码不正确或已过期, 请输入验证器上当前显示的数字"})
+    return device
+
+
+def timezone_local(value):
+    from django.utils import timezone
+
+    return timezone.localtime(value)
+
+
+@transaction.atomic
+def otp_reset(*, actor, user: User, reason: str = "") -> int:
+    """Remove the user's TOTP devices (a lost phone): at the next login the user enrols again
+    (or logs in with the password alone when the role does not require a second factor).
+    System administrators only; returns how many devices were removed."""
+    _require_admin(actor)
+    user = _locked(user)
+    removed, _ = _totp_device_model().objects.filter(user=user).delete()
+    audit_record(actor=actor, action="user.otp_reset", object_type="user", object_key=user.username,
+                 region_code=user.region_code, comment=reason, after={"devices_removed": removed})
+    return removed

@@ -518,11 +518,9 @@ def _import_transaction(*, actor, path: Path, summary: ImportSummary, scope: str
         yield write
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A bulk load need not wait for its WAL flush: a crash in that instant loses the
-            # import as a whole (never half of it), and the same files can simply be imported again.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # No `synchronous_commit off` here: it saved nothing measurable (50,000 households on
+        # PostgreSQL: 8.6-11.2 s either way; one commit is one WAL flush) and would let a server
+        # crash just after "导入完成" lose the import.
         import_batch = ImportBatch.objects.create(
             batch=summary.batch, actor_name=getattr(actor, "username", "system"), source=str(path)
         )

@@ -40,3 +40,46 @@ class RejectNulMiddleware:
             if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 return _has_nul(request.POST)
         return False
+
+
+DATABASE_DOWN_MESSAGE = "数据库暂时无法连接, 您的操作未保存, 请稍后重试"
+
+
+class DatabaseUnavailableMiddleware:
+    """A view whose database went away (server stopped, connection cut, file locked too long)
+    answers 503 with a Chinese page instead of the generic 500: every write runs in a
+    transaction, so whatever the request was doing is not saved, and the user is told so.
+    Under /api/ the answer is JSON. The connection is dropped so the next request reconnects."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError, connections
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        import logging
+
+        logging.getLogger("fangfan.web").error("数据库不可用: %s %s: %s", request.method, request.path, exception)
+        session = getattr(request, "session", None)
+        if session is not None:
+            session.modified = False  # saving it would only fail again, turning the page into a 500
+        for conn in connections.all(initialized_only=True):
+            try:
+                conn.close_if_unusable_or_obsolete()
+            except Exception:  # noqa: BLE001 - a dead connection may fail to close; it is dropped either way
+                pass
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": DATABASE_DOWN_MESSAGE}, status=503,
+                                    json_dumps_params={"ensure_ascii": False})
+        else:
+            from django.template.loader import render_to_string
+
+            response = HttpResponse(render_to_string("503.html", {"message": DATABASE_DOWN_MESSAGE}),
+                                    status=503, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = "30"
+        return response

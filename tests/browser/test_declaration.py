@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import expect
 
 from fangfan.accounts.models import Role
 from fangfan.workflows.models import Case
@@ -24,8 +25,9 @@ def pick(page, level: str, code: str) -> None:
     """Choose one level of the region; HTMX then fills the next level's select."""
     select = page.locator(f"#sel-{level}")
     select.locator(f"option[value='{code}']").wait_for(state="attached")
-    # htmx wires a swapped-in select only once the swap has settled
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    # htmx wires a swapped-in select only once the swap has settled (a locator wait: the page's
+    # Content Security Policy forbids the eval behind wait_for_function's string predicate)
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     if level == "village":
         select.select_option(code)
         return

@@ -16,7 +16,12 @@ the same functions, distributed. No Django here: the commands call it.
 """
 from __future__ import annotations
 
+import logging
+import os
+import re
+import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -120,6 +125,53 @@ def read_part(index: int, folder: str | Path, spill: str | Path) -> Part:
     return part
 
 
+SPILL_PREFIX = "fangfan-parts-"
+_OWNED_SPILL = re.compile(re.escape(SPILL_PREFIX) + r"(\d+)-(\d+)-")
+
+
+def _spill_prefix() -> str:
+    """fangfan-parts-<pid>-<process start>-: the spill names its process, so a later run can tell
+    the leftovers of a killed run (personal data) from the spill of a run still going."""
+    import psutil
+
+    return f"{SPILL_PREFIX}{os.getpid()}-{int(psutil.Process().create_time())}-"
+
+
+def _running(pid: int, started: int) -> bool:
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).create_time()) == started  # not a later process given the same pid
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True  # another user's process: leave its files alone
+
+
+def remove_stale_spills(spill_dir: str | Path | None = None) -> list[Path]:
+    """Remove the spill folders under `spill_dir` whose process is gone (a run killed before its
+    clean-up, e.g. by SIGKILL or a power cut): they hold the input's names and ID numbers.
+    Folders of the old unnamed form are removed once a day old."""
+    removed = []
+    folder = Path(spill_dir or tempfile.gettempdir())
+    for path in folder.glob(SPILL_PREFIX + "*"):
+        owner = _OWNED_SPILL.match(path.name)
+        if owner:
+            stale = not _running(int(owner.group(1)), int(owner.group(2)))
+        else:
+            try:
+                stale = time.time() - path.stat().st_mtime > 24 * 3600
+            except OSError:  # removed meanwhile by another run's clean-up
+                continue
+        if stale and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    if removed:
+        logging.getLogger(__name__).warning("removed %d spill folders left by killed runs: %s", len(removed),
+                                            ", ".join(p.name for p in removed))
+    return removed
+
+
 def read_partitions(
     folders: list[Path],
     *,
@@ -132,7 +184,8 @@ def read_partitions(
     temporary folder under `spill_dir` (removed by close()). `read_all` and `repeated` replace
     the local loop and the local key check (the Spark engine runs them on its workers)."""
     step = step or (lambda label: None)
-    owned = tempfile.TemporaryDirectory(prefix="fangfan-parts-", dir=spill_dir)
+    remove_stale_spills(spill_dir)
+    owned = tempfile.TemporaryDirectory(prefix=_spill_prefix(), dir=spill_dir)
     data = PartitionedInput(spill=Path(owned.name), _owned=owned)
     try:
         if read_all is None:

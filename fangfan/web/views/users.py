@@ -23,7 +23,8 @@ from fangfan.web.views.common import paginate
 REGION_HELP = "12位区划代码, 级别与角色一致: 村级账号填村代码, 乡镇账号填乡镇代码(末三位000), 县级账号填县代码(末六位0)…; 系统管理员留空"
 _DEPARTMENT_CHOICES = [("", "(非县行业部门不填)"), *[(d, d) for d in DEPARTMENTS]]
 _ACTIONS = {"user.create": "创建", "user.update": "修改", "user.disable": "停用", "user.enable": "启用",
-            "user.set_password": "重设密码", "user.api_token": "创建接口令牌"}
+            "user.set_password": "重设密码", "user.api_token": "创建接口令牌",
+            "user.otp_enable": "启用两步验证", "user.otp_reset": "解除两步验证"}
 _FIELDS = {"role": "角色", "region_code": "区划", "department": "部门", "full_name": "姓名", "is_active": "启用"}
 
 

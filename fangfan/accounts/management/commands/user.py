@@ -1,4 +1,4 @@
-"""fangfan user add|list|disable|enable|set-password|token: user administration from the shell.
+"""fangfan user add|list|disable|enable|set-password|token|otp-reset: user administration from the shell.
 
 Without --as the command acts as the system itself (whoever has the shell is trusted);
 with --as ADMINUSER it acts as that user, who must be a system administrator."""
@@ -31,11 +31,12 @@ def _messages(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = "用户管理: add 新建 / list 列表 / disable 停用 / enable 启用 / set-password 重设密码 / token 创建接口令牌"
+    help = ("用户管理: add 新建 / list 列表 / disable 停用 / enable 启用 / set-password 重设密码 / token 创建接口令牌 / "
+            "otp-reset 解除两步验证")
 
     def add_arguments(self, parser):
         common = {"dest": "as_user", "metavar": "ADMINUSER", "help": "以该系统管理员身份操作(记入变更记录)"}
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{add,list,disable,enable,set-password,token}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{add,list,disable,enable,set-password,token,otp-reset}")
 
         add = sub.add_parser("add", help="新建用户")
         add.add_argument("username", help="用户名")
@@ -68,6 +69,11 @@ class Command(BaseCommand):
         tok.add_argument("username")
         tok.add_argument("--name", default="", help="令牌名称(如 用途)")
         tok.add_argument("--as", **common)
+
+        otp = sub.add_parser("otp-reset", help="解除用户的两步验证(手机丢失等); 下次登录时重新绑定")
+        otp.add_argument("username")
+        otp.add_argument("--reason", default="", help="事由(记入变更记录)")
+        otp.add_argument("--as", **common)
 
     def handle(self, *args, action, as_user=None, **options):
         actor = acting_user(as_user)
@@ -117,6 +123,14 @@ class Command(BaseCommand):
         token = services.api_token_create(actor=actor, user=user, name=name)
         self.stderr.write(f"用户 {user.username} 的新接口令牌(只显示这一次, 请妥善保存):")
         self.stdout.write(token)
+
+    def _otp_reset(self, actor, *, username, reason, **_):
+        user = self._user(username)
+        removed = services.otp_reset(actor=actor, user=user, reason=reason)
+        if removed:
+            self.stdout.write(f"已解除用户 {user.username} 的两步验证; 下次登录时需重新绑定验证器")
+        else:
+            self.stdout.write(f"用户 {user.username} 未绑定验证器, 无需解除")
 
     # ------------------------------------------------------------------ helpers
 
