@@ -2,10 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from fangfan.api.main import api
-from fangfan.web.views import cases, dashboard, declare, departments, households, home, params, users
+from fangfan.web.views import accounts as account_views
+from fangfan.web.views import cases, dashboard, declare, departments, households, home, params, users, warnings
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("login/", account_views.login_view, name="login"),
+    path("", include(account_views.urlpatterns)),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", api.urls),
     path("", include(home.urlpatterns)),
@@ -16,5 +18,6 @@ urlpatterns = [
     path("", include(dashboard.urlpatterns)),
     path("", include(users.urlpatterns)),
     path("", include(departments.urlpatterns)),
+    path("", include(warnings.urlpatterns)),
     path("workflows/", include("fangfan.workflows.urls")),
 ]

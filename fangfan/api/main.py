@@ -4,12 +4,15 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from fangfan.accounts.services import api_token_user
+from fangfan.web.middleware import DATABASE_DOWN_MESSAGE
+from fangfan.departments.services import WarningRefused
 from fangfan.workflows.errors import ConcurrentEditError, NotAllowed, WorkflowError
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,11 @@ def _workflow(request, exc):
     return _error(request, 400, str(exc))
 
 
+@api.exception_handler(WarningRefused)
+def _warning_refused(request, exc):
+    return _error(request, 400, str(exc))
+
+
 @api.exception_handler(DjangoValidationError)
 def _django_invalid(request, exc):
     return _error(request, 400, "; ".join(exc.messages))
@@ -102,6 +110,14 @@ def _http_error(request, exc):
     return _error(request, exc.status_code, str(exc))
 
 
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_down(request, exc):
+    # The database went away: the service's transaction did not commit; say so, as the pages do.
+    log.warning("API: database unavailable: %s", exc)
+    return _error(request, 503, DATABASE_DOWN_MESSAGE)
+
+
 @api.exception_handler(Exception)
 def _unexpected(request, exc):
     log.exception("API error")
@@ -110,7 +126,7 @@ def _unexpected(request, exc):
 
 def _mount() -> None:
     # One router per area; each module defines `router`.
-    from fangfan.api.routers import cases, dashboard, evaluate, households, params, users, worklists
+    from fangfan.api.routers import cases, dashboard, evaluate, households, params, users, warnings, worklists
 
     api.add_router("/households", households.router)
     api.add_router("/cases", cases.router)
@@ -119,6 +135,7 @@ def _mount() -> None:
     api.add_router("/dashboard", dashboard.router)
     api.add_router("/parameters", params.router)
     api.add_router("/users", users.router)
+    api.add_router("/warnings", warnings.router)
 
 
 _mount()

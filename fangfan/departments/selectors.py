@@ -12,7 +12,7 @@ from django.utils import timezone
 from fangfan.accounts.models import Role
 from fangfan.accounts.permissions import require, role_of
 from fangfan.departments.models import DeptWarning, FeedBatch, FeedRow, Referral
-from fangfan.departments.services import CHUNK
+from fangfan.departments.matching import CHUNK
 from fangfan.regions.scope import code_range_q, prefix_for
 from fangfan.registry.models import Household, Member
 
@@ -231,3 +231,18 @@ def negative_hits(*, household) -> list[DeptWarning]:
     the household file: for a monitored household they are a review for removal)."""
     return list(DeptWarning.objects.filter(household=household, action="negative").select_related("batch")
                 .order_by("-raised_on", "-id"))
+
+
+def household_warnings(*, actor, household) -> QuerySet[DeptWarning]:
+    """A household's warnings as the actor may read them (the 部门预警 section of its file)."""
+    return warnings_visible(actor=actor).filter(household=household).select_related("case").order_by("-raised_on", "-id")
+
+
+def may_answer_referral(actor, referral: Referral) -> bool:
+    """Who records a referral's answer (the same rule as services.referral_answer): 县乡村振兴局
+    any of its county, 县民政局 the 民政 ones, a 县行业部门 its own department's."""
+    role = role_of(actor)
+    if referral.county != getattr(actor, "region_prefix", None):
+        return False
+    return (role == Role.COUNTY_RR or (role == Role.COUNTY_CA and referral.to_department == "民政")
+            or (role == Role.COUNTY_DEPT and actor.department == referral.to_department))

@@ -17,6 +17,11 @@ MENU = (
     ("部门数据", "/departments/upload/", (Role.COUNTY_DEPT,)),
     ("部门数据", "/departments/batches/", (Role.COUNTY_RR, Role.COUNTY_CA)),
     ("未登记在册", "/departments/unregistered/", (Role.COUNTY_RR, Role.COUNTY_CA)),
+    ("部门预警", "/warnings/", (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
+    ("预警总览", "/warnings/overview/", (Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
+    ("结果反馈", "/warnings/feedback/", (Role.COUNTY_DEPT, Role.COUNTY_RR)),
+    ("低保移交", "/warnings/civil-affairs/", (Role.COUNTY_CA,)),
+    ("转介", "/referrals/", (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR, Role.COUNTY_CA, Role.COUNTY_DEPT)),
     ("用户管理", "/users/", (Role.ADMIN,)),
 )
 
@@ -26,9 +31,9 @@ def navigation(request) -> dict:
     if user is None or not user.is_authenticated:
         return {"menu": ()}
     path = request.path
-    items = []
-    for label, href, roles in MENU:
-        if user.role in roles:
-            active = path == href if href == "/" else path.startswith(href)
-            items.append({"label": label, "href": href, "active": active})
+    items = [{"label": label, "href": href, "active": False} for label, href, roles in MENU if user.role in roles]
+    # The longest entry the path lies under is the active one (/warnings/overview/ is not also /warnings/).
+    under = [i for i in items if (path == i["href"] if i["href"] == "/" else path.startswith(i["href"]))]
+    if under:
+        max(under, key=lambda i: len(i["href"]))["active"] = True
     return {"menu": items}

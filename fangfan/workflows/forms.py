@@ -376,6 +376,8 @@ def transition_form(t: Transition, case: Case, data=None, files=None, *, initial
         _add_fields(form, key, spec, required, case)
         keys.append(key)
     form.data_keys = tuple(keys)
+    # The county comparison shows the departments' negative-list hits on the household (W6).
+    form.negative_hits = comparison_hits(case) if t.name == "record_comparison" else []
     if t.needs_comment:
         form.fields["comment"].required = True
         form.fields["comment"].label = "理由 (必填)"
@@ -385,9 +387,31 @@ def transition_form(t: Transition, case: Case, data=None, files=None, *, initial
     return form
 
 
+def comparison_hits(case: Case) -> list:
+    """The negative-list warnings (部门预警, W6) on the case's household, newest first."""
+    from fangfan.departments.selectors import negative_hits
+
+    return negative_hits(household=case.household) if case.kind == Case.Kind.IDENTIFICATION else []
+
+
+def comparison_initial(hits: list) -> dict:
+    """The comparison step pre-filled from the departments' hits (the county may add more)."""
+    known = {code for code, _ in DEPARTMENTS}
+    lines = []
+    for w in hits:
+        finding = w.detail.removeprefix(f"{w.department}: ").removeprefix(f"{w.department}:")
+        lines.append(f"{w.department}: {finding} (部门预警 {w.pk}, {w.raised_on:%Y-%m-%d})")
+    return {"departments": list(dict.fromkeys(w.department for w in hits if w.department in known)),
+            "hits": "\n".join(lines)}
+
+
 def step_initial(t: Transition, case: Case) -> dict:
-    """Values to pre-fill: the county approves what the village proposed."""
+    """Values to pre-fill: the county approves what the village proposed; the comparison
+    starts from the departments' negative-list hits."""
     review = case.data.get("village_review") or {}
+    if t.name == "record_comparison":
+        hits = comparison_hits(case)
+        return comparison_initial(hits) if hits else {}
     if t.name == "approve" and case.kind == Case.Kind.IDENTIFICATION:
         return {"category": review.get("category", ""), "risks": split_codes(review.get("risks"))}
     if t.name == "village_review" and case.kind == Case.Kind.IDENTIFICATION:

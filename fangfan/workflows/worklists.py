@@ -548,6 +548,37 @@ def declarations(*, actor, as_of: dt.date, township: str = "", village: str = ""
     return Rows(qs.order_by("submitted_at", "id"), build)
 
 
+def _open_warnings(actor, township: str, village: str):
+    from fangfan.departments.models import DeptWarning
+
+    return _in(DeptWarning.objects.exclude(state=DeptWarning.State.VERIFIED), "village_code", actor, township, village)
+
+
+def dept_warnings(*, actor, as_of: dt.date, township: str = "", village: str = "") -> Rows:
+    """Department warnings (部门预警, W6) not yet verified at home: urgent first, then by deadline.
+    Their forms are on /warnings/<id>/ (fangfan.web.views.warnings)."""
+    from fangfan.common.ids import mask
+    from fangfan.policy.warnings import KINDS
+    from fangfan.regions.models import Region
+
+    qs = _open_warnings(actor, township, village).select_related("household", "member").order_by(
+        "-urgent", "deadline", "id")
+
+    def build(items) -> list[dict]:
+        names = dict(Region.objects.filter(code__in={w.village_code for w in items}).values_list("code", "name"))
+        return [{
+            "warning_id": w.pk, "urgent": "紧急" if w.urgent else "", "department": w.department,
+            "kind": KINDS[w.kind].label if w.kind in KINDS else w.kind, "detail": w.detail,
+            "household_number": w.household.household_number if w.household_id else "",
+            "village": names.get(w.village_code) or w.village_code,
+            "member": f"{w.member.name} {mask(w.member.id_number)}" if w.member_id else "",
+            "state": w.get_state_display(), "deadline": w.deadline,
+            "days_over": (as_of - w.deadline).days if w.deadline < as_of else "",
+        } for w in items]
+
+    return Rows(qs, build)
+
+
 WORKLISTS: dict[str, Worklist] = {w.key: w for w in (
     Worklist("waiting", "待我办理的案件", waiting,
              (("case_id", "案件号"), ("kind", "类型"), *_HOUSEHOLD, ("state", "状态"), ("opened_on", "发起日期"),
@@ -587,13 +618,18 @@ WORKLISTS: dict[str, Worklist] = {w.key: w for w in (
               ("phone", "联系电话"), ("risk", "困难类型"), ("stage", "阶段"), ("submitted_at", "申报时间"),
               ("household_number", "户编号")),
              "没有待处理的农户自主申报"),
+    Worklist("dept_warnings", "部门预警待核查", dept_warnings,
+             (("warning_id", "预警编号"), ("urgent", "紧急"), ("department", "部门"), ("kind", "预警类型"),
+              ("detail", "预警内容"), ("household_number", "户编号"), ("village", "村"), ("member", "成员"),
+              ("state", "状态"), ("deadline", "核查期限"), ("days_over", "逾期天数")),
+             "没有待核查的部门预警"),
 )}
 
-_CASE_WORKERS = tuple(k for k in WORKLISTS if k != "declarations")
+_CASE_WORKERS = tuple(k for k in WORKLISTS if k not in ("declarations", "dept_warnings"))
 ROLE_LISTS: dict[str, tuple[str, ...]] = {
-    Role.VILLAGE: (*_CASE_WORKERS, "declarations"),
-    Role.TOWNSHIP: (*_CASE_WORKERS, "declarations"),
-    Role.COUNTY_RR: _CASE_WORKERS,
+    Role.VILLAGE: (*_CASE_WORKERS, "declarations", "dept_warnings"),
+    Role.TOWNSHIP: (*_CASE_WORKERS, "declarations", "dept_warnings"),
+    Role.COUNTY_RR: (*_CASE_WORKERS, "dept_warnings"),
     Role.COUNTY_CA: ("overdue",),
     Role.CITY: ("waiting", "overdue"),
     Role.PROVINCE: ("waiting", "overdue"),
@@ -601,7 +637,7 @@ ROLE_LISTS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: (),
 }
 ROLE_NOTE = {
-    Role.COUNTY_DEPT: "县行业部门的待办是本部门推送数据产生的预警及其处理结果, 该功能尚未建成; "
+    Role.COUNTY_DEPT: "县行业部门的待办是本部门推送数据产生的预警及其核查结果, 见「结果反馈」和「转介」; "
                       "按规定县行业部门不查看农户档案, 因此这里没有户级待办。",
     Role.ADMIN: "系统管理员不办理案件, 没有户级待办。请在「用户管理」中添加、停用账号或重置密码。",
     Role.COUNTY_CA: "县民政局的低保、特困 (W5) 待办尚未建成; 这里列出本县超期的识别认定与比对, 供督促。",
@@ -664,6 +700,10 @@ def _summary(*, actor, as_of: dt.date, township: str = "", village: str = "") ->
             ending = sum(1 for r in rows if _notice_ending(r))
             detail = f"即将结束或已期满 {ending}"
             warn = any(r["status"].startswith("已期满") for r in rows)
+        elif key == "dept_warnings":
+            waiting = _open_warnings(actor, township, village)
+            count, late = waiting.count(), waiting.filter(deadline__lt=as_of).count()
+            detail, warn = f"逾期 {late}", late > 0
         else:
             count = len(w.selector(actor=actor, as_of=as_of, township=township, village=village))
             warn = key == "objections" and count > 0

@@ -91,3 +91,21 @@ def test_it_explains_a_bad_id_number_in_chinese(client, village_user, home):
     wrong = head.id_number[:17] + ("0" if head.id_number[17] != "0" else "1")
     data = _get(client, f"/api/v1/households/?q={wrong}", village_user).json()
     assert data["households"] == [] and "校验位" in data["error"]
+
+
+def test_it_answers_503_in_chinese_when_the_database_goes_away(client, village_user, home):
+    from django.db import OperationalError, connection
+
+    from fangfan.web.middleware import DATABASE_DOWN_MESSAGE
+
+    token = _token(village_user)
+
+    def gone(execute, sql, params, many, context):
+        if "registry_household" in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(gone):
+        response = client.get(f"/api/v1/households/{home.household_number}", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 503 and response.json()["detail"] == DATABASE_DOWN_MESSAGE

@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from fangfan.accounts.models import Role
 from fangfan.accounts.services import api_token_create
+from fangfan.departments.models import DeptWarning, Referral
 from fangfan.workflows import services as wf
 from fangfan.workflows.models import Case
 from tests.factories import HouseholdFactory, IncomeYearFactory, MemberFactory, UserFactory, ensure_region
@@ -67,6 +68,8 @@ NUMBER = {code: f"HH{code}" for code in SECRET_NAME}
 ROUTES: dict[str, str] = {
     "login/": "auth",
     "logout/": "auth",
+    "login/otp/": "auth",
+    "account/otp/": "auth",
     "": "list",
     "worklists/<str:key>/": "worklist",
     "households/": "list",
@@ -103,6 +106,16 @@ ROUTES: dict[str, str] = {
     "departments/upload/": "list",
     "departments/batches/": "list",
     "departments/unregistered/": "list",
+    "warnings/": "list",
+    "warnings/overview/": "list",
+    "warnings/feedback/": "list",
+    "warnings/civil-affairs/": "list",
+    "warnings/<int:warning_id>/": "warning",
+    "warnings/<int:warning_id>/pass/": "warning",
+    "warnings/<int:warning_id>/verify/": "warning",
+    "warnings/<int:warning_id>/refer/": "warning",
+    "referrals/": "list",
+    "referrals/<int:referral_id>/answer/": "referral",
     "users/": "admin",
     "users/new/": "admin",
     "users/<int:pk>/": "admin",
@@ -131,10 +144,21 @@ API_ROUTES: dict[str, str] = {
     "POST /api/v1/evaluate/household": "evaluate",
     "GET /api/v1/users/me": "self",
     "GET /api/v1/users/": "admin",
+    "GET /api/v1/warnings/": "list",
+    "GET /api/v1/warnings/overview": "list",
+    "GET /api/v1/warnings/feedback": "list",
+    "GET /api/v1/warnings/referrals": "list",
+    "POST /api/v1/warnings/referrals/{referral_id}/answer": "referral",
+    "GET /api/v1/warnings/{warning_id}": "warning",
+    "POST /api/v1/warnings/{warning_id}/pass": "warning",
+    "POST /api/v1/warnings/{warning_id}/verify": "warning",
+    "POST /api/v1/warnings/{warning_id}/refer": "warning",
 }
 
 XLSX_ROUTES = {"", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/",
-               "departments/unregistered/"}
+               "departments/unregistered/", "warnings/", "warnings/overview/", "warnings/feedback/",
+               "warnings/civil-affairs/"}
+CSV_ROUTES = {"warnings/feedback/"}
 
 
 # ---------------------------------------------------------------------------------------- fixtures
@@ -155,8 +179,30 @@ def _plant(code: str, on: dt.date) -> dict:
                                            content_type="application/pdf", size=4, sha256="0" * 64, path="none.pdf")
     declaration = declaration_submit(name=SECRET_NAME[code], id_number=member.id_number, phone=f"1380000{code[-4:]}",
                                      village_code=code, risk="R01", text="", client_ip=f"10.0.0.{code[-1]}")
+    warnings = {department: _plant_warning(code, department, household, member, on) for department in ("民政", "医保")}
+    referral = Referral.objects.create(warning=warnings["民政"], to_department="民政", reason="疑似低保",
+                                       referred_on=on, county=code[:6])
+    # The URLs name the 民政 warning (another department's for the 医保 user); the 医保 one is in
+    # the 医保 user's lists, which must still show no household of it.
     return {"household": household, "member": member, "measure": measure, "case": case, "attachment": attachment,
-            "declaration": declaration, "opener": opener}
+            "declaration": declaration, "opener": opener, "warning": warnings["民政"], "referral": referral}
+
+
+def _plant_warning(code: str, department: str, household, member, on: dt.date):
+    from fangfan.departments.models import DeptWarning, FeedBatch, FeedRow
+
+    batch = FeedBatch.objects.create(department=department, period="2026-05", county=code[:6],
+                                     file_name=f"{department}.csv", sha256=f"{department}{code}".ljust(64, "0"))
+    row = FeedRow.objects.create(batch=batch, department=department, row_number=2, id_number=member.id_number,
+                                 row_key=f"{department}{code}", values={"证件号码": member.id_number, "事项": "低保退出"},
+                                 matched=True, household=household, member=member)
+    warning = DeptWarning.objects.create(
+        key=f"{department}{code}", department=department, kind="dibao_exit" if department == "民政" else "large_oop",
+        action="attention" if department == "民政" else "risk", detail=f"{department}: 部门数据", batch=batch,
+        household=household, member=member, village_code=code, township_code=code[:9], county=code[:6],
+        raised_on=on, deadline=on + dt.timedelta(days=10))
+    warning.evidence.add(row)
+    return warning
 
 
 @pytest.fixture
@@ -247,6 +293,8 @@ def _values(kind: str, planted: dict) -> dict[str, str]:
         "village_code": planted["household"].village_id,
         "receipt": planted["declaration"].receipt,
         "pk": str(planted["opener"].pk),
+        "warning_id": str(planted["warning"].pk),
+        "referral_id": str(planted["referral"].pk),
     }
 
 
@@ -255,7 +303,7 @@ def _fill(route: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route)
 
 
-OBJECT_KINDS = {"household", "case", "member", "measure", "attachment", "village", "receipt"}
+OBJECT_KINDS = {"household", "case", "member", "measure", "attachment", "village", "receipt", "warning", "referral"}
 
 
 def _snapshot(world) -> dict:
@@ -275,6 +323,8 @@ def _snapshot(world) -> dict:
         "visits": Visit.objects.count(),
         "declarations": sorted(Declaration.objects.values_list("pk", "stage")),
         "parameters": CountyParameter.objects.count(),
+        "warnings": sorted(DeptWarning.objects.values_list("pk", "state", "version", "outcome")),
+        "referrals": sorted(Referral.objects.values_list("pk", "answered_on")) + [Referral.objects.count()],
     }
 
 
@@ -291,6 +341,8 @@ def test_it_shows_no_outside_household_on_any_list_search_or_export(client, worl
                        "?region=" + outside[0], "?township=" + outside[0][:9] + "000"]
             if route in XLSX_ROUTES:
                 queries += ["?format=xlsx", "?format=xlsx&region=" + outside[0]]
+            if route in CSV_ROUTES:
+                queries += ["?format=csv"]
             for query in queries:
                 response = client.get(url + query)
                 assert response.status_code < 500, (url + query, response.status_code)
@@ -324,6 +376,7 @@ def test_it_changes_nothing_outside_by_posting_to_any_url(client, world, usernam
                     "seen_version": planted["case"].version, "comment": "越权", "signer_name": "x", "reason": "越权",
                     "note": "越权", "status": "done", "cadre_name": "x", "visitors": "x", "method": "home",
                     "visited_on": "2026-06-02", "channel": "cadre_visit", "expected_status": "ongoing",
+                    "outcome": "no_risk", "to_department": "民政", f"r{planted['referral'].pk}-answer": "越权",
                 })
                 assert response.status_code in (403, 404, 405), (username, url, response.status_code)
         elif kind == "param":
@@ -362,7 +415,8 @@ def test_it_shows_and_changes_nothing_outside_through_the_api(client, world, use
                     response = client.get(url, **auth)
                 else:
                     body = {"seen_version": planted["case"].version, "comment": "x", "data": {}, "measures": [],
-                            "visited_on": "2026-06-02", "method": "home", "visitors": "x"}
+                            "visited_on": "2026-06-02", "method": "home", "visitors": "x", "outcome": "no_risk",
+                            "note": "x", "to_department": "民政", "reason": "x", "answer": "x"}
                     response = client.post(url, body, content_type="application/json", **auth)
                 assert response.status_code in (403, 404, 422), (username, route, url, response.status_code)
                 assert not _leaks(_text(response), outside, url=url), (username, route, url)

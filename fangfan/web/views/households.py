@@ -68,7 +68,17 @@ def household_detail(request, number: str):
         raise Http404("无此户或不在管辖范围内")
     file["actions"] = _actions(request.user, file["household"])
     file["may_view_full_id"] = may_view_full_id(request.user)
+    file["dept_warnings"] = _dept_warnings(request.user, file["household"])
     return render(request, "web/households/file.html", file)
+
+
+def _dept_warnings(user, household) -> list[dict]:
+    """The 部门预警 section: the household's department warnings as this user may read them."""
+    from fangfan.departments.selectors import household_warnings
+    from fangfan.policy.warnings import KINDS
+
+    return [{"warning": w, "kind": KINDS[w.kind].label if w.kind in KINDS else w.kind}
+            for w in household_warnings(actor=user, household=household)]
 
 
 @login_required
