@@ -42,6 +42,8 @@ class Column:
     min_value: int | None = None
     max_value: int | None = None
     aliases: tuple[str, ...] = ()  # other accepted header spellings
+    # Longest text a str column may hold (its database column's max_length); None: no cap of its own.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,8 @@ VILLAGES = Table(
     "村表",
     (
         Column("village_code", "村代码", "village_code", required=True),
-        Column("village_name", "村名", "str"),
-        Column("township_name", "乡镇名", "str"),
+        Column("village_name", "村名", "str", max_length=100),
+        Column("township_name", "乡镇名", "str", max_length=100),
         _yn("delisted", "出列村"),
         Column("village_kind", "村类型", "code", codelist=C.VILLAGE_KIND),
     ),
@@ -85,10 +87,10 @@ HOUSEHOLDS = Table(
     "households",
     "户表",
     (
-        Column("household_id", "户编号", "str", required=True),
+        Column("household_id", "户编号", "str", required=True, max_length=64),
         Column("village_code", "村代码", "village_code", required=True),
         Column("household_type", "户类型", "code", required=True, codelist=C.HOUSEHOLD_TYPE),
-        Column("phone", "联系电话", "str"),
+        Column("phone", "联系电话", "str", max_length=40),
         _yn("relocated", "易地搬迁"),
         _yn("housing_safe", "住房安全", required=True),
         _yn("water_safe", "饮水安全", required=True),
@@ -119,8 +121,8 @@ MEMBERS = Table(
     "members",
     "人表",
     (
-        Column("household_id", "户编号", "str", required=True),
-        Column("name", "姓名", "str", required=True),
+        Column("household_id", "户编号", "str", required=True, max_length=64),
+        Column("name", "姓名", "str", required=True, max_length=60),
         Column("id_number", "证件号码", "id_number", required=True),
         Column("relation", "与户主关系", "code", required=True, codelist=C.RELATION),
         Column("status", "人员状态", "code", codelist=C.MEMBER_STATUS, default="normal"),
@@ -158,7 +160,7 @@ INCOMES = Table(
     "incomes",
     "收支表",
     (
-        Column("household_id", "户编号", "str", required=True),
+        Column("household_id", "户编号", "str", required=True, max_length=64),
         Column("year", "年度", "year", required=True, min_value=1990, max_value=2100),
         _money("wage", "工资性收入"),
         _money("business_income", "生产经营性收入"),
@@ -184,12 +186,12 @@ MEASURES = Table(
     "measures",
     "帮扶措施",
     (
-        Column("household_id", "户编号", "str", required=True),
+        Column("household_id", "户编号", "str", required=True, max_length=64),
         Column("measure_code", "措施类别", "code", required=True, codelist=C.MEASURE),
-        Column("content", "措施内容", "str"),
+        Column("content", "措施内容", "str", max_length=200),
         Column("started_on", "开始日期", "date", required=True),
         Column("status", "状态", "code", required=True, codelist=C.MEASURE_STATUS),
-        Column("responsible_unit", "责任单位", "str"),
+        Column("responsible_unit", "责任单位", "str", max_length=100),
     ),
     key=("household_id", "measure_code", "started_on", "content"),  # data.md: two projects of one kind may start the same day
     optional=True,

@@ -15,7 +15,9 @@ from django.utils import timezone
 from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.accounts.permissions import require, role_of
 from fangfan.audit.services import audit_record
-from fangfan.departments.feeds import SPECS, VILLAGE, FeedLine, Problem, parse_period, period_from_name, read_feed
+from fangfan.departments.feeds import (
+    SPECS, VILLAGE, FeedFile, FeedLine, Problem, parse_period, period_from_name, read_feed,
+)
 from fangfan.departments.matching import (  # CHUNK: selectors read it from here
     CHUNK, encode_values, insert_frame, key_filters, people_of, raise_warnings, villages_of,
 )
@@ -67,9 +69,12 @@ def check_may_import(actor, department: str) -> None:
 
 
 def feed_import(*, actor, department: str, path: str | Path, period: str | None = None,
-                name: str | None = None, county: str = "", today: dt.date | None = None) -> FeedSummary:
+                name: str | None = None, county: str = "", today: dt.date | None = None,
+                feed: FeedFile | None = None) -> FeedSummary:
     """Import one department file. `name` is the file name shown in messages (an upload's own
-    name); `county` limits the shell's matching (a user's is its own county)."""
+    name); `county` limits the shell's matching (a user's is its own county); `feed` is the file
+    as read_feed read it, when the caller read it already (the monthly cycle reads the next file
+    while this one is written)."""
     if department not in DEPARTMENTS:
         raise FeedRejected([], f"未知的部门: {department!r}(应为: {'、'.join(DEPARTMENTS)})")
     check_may_import(actor, department)
@@ -88,7 +93,7 @@ def feed_import(*, actor, department: str, path: str | Path, period: str | None 
     if not path.is_file():
         raise FeedRejected([], f"文件不存在: {path}")
     try:
-        feed = read_feed(department, path, name)
+        feed = feed or read_feed(department, path, name)
     except SourceError as exc:
         raise FeedRejected([Problem(name, 0, "", "", str(exc))]) from None
     if feed.problems:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import BadRequest
 from django.http import HttpResponse, JsonResponse
 
 MESSAGE = "请求中含有不允许的控制字符 (NUL), 请检查输入"
@@ -35,7 +36,10 @@ class RejectNulMiddleware:
         if request.method in ("POST", "PUT", "PATCH"):
             kind = request.content_type or ""
             if kind == "application/json":
-                body = request.body
+                try:
+                    body = request.body
+                except ValueError:  # a Content-Length that is not a number
+                    raise BadRequest("请求头 Content-Length 无效") from None
                 return b"\x00" in body or b"\\u0000" in body.lower()
             if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 return _has_nul(request.POST)

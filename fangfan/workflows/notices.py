@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 
 from fangfan.common import codes as C
+from fangfan.common.safe import XLSX_OPTIONS
 from fangfan.workflows.calendar import notice_closable_from, notice_last_day
 from fangfan.workflows.models import Case, Notice, Objection
 
@@ -167,7 +168,7 @@ def notice_xlsx(rows: list[NoticeRow], title: str) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})  # text as text (common.safe)
     sheet = book.add_worksheet("公示名单")
     bold = book.add_format({"bold": True})
     sheet.write(0, 0, title, bold)

@@ -44,11 +44,35 @@ def api_data(db) -> dict:
     case = identification_open(actor=cadre, household=households[0], channel="cadre_visit", on=dt.date(2026, 3, 2),
                                consent={"signer_name": "户主"})
     number = households[1].household_number
+    warning, referral = _warning(households[2])
     return {
         "token": api_token_create(actor=None, user=user, name="schemathesis"),
+        # the village's own token too: the warning and case steps it may take reach their forms
+        "village_token": api_token_create(actor=None, user=cadre, name="schemathesis-village"),
         "paths": {"number": number, "household_number": number, "case_id": case.pk, "key": "candidates",
-                  "name": "home_check"},
+                  "name": "home_check", "warning_id": warning.pk, "referral_id": referral.pk},
     }
+
+
+def _warning(household):
+    """A 民政 warning with its evidence row and a referral, in the village's scope (/api/v1/warnings)."""
+    from fangfan.departments.models import DeptWarning, FeedBatch, FeedRow, Referral
+
+    member = household.members.first()
+    on = dt.date(2026, 5, 6)
+    batch = FeedBatch.objects.create(department="民政", period="2026-05", county=VILLAGE[:6], file_name="民政.csv",
+                                     sha256="s" * 64)
+    row = FeedRow.objects.create(batch=batch, department="民政", row_number=2, id_number=member.id_number,
+                                 row_key="st-row", values={"证件号码": member.id_number, "事项": "低保退出"},
+                                 matched=True, household=household, member=member)
+    warning = DeptWarning.objects.create(
+        key="st-warning", department="民政", kind="dibao_exit", action="attention", detail="民政: 低保退出",
+        batch=batch, household=household, member=member, village_code=VILLAGE, township_code=VILLAGE[:9],
+        county=VILLAGE[:6], raised_on=on, deadline=on + dt.timedelta(days=10))
+    warning.evidence.add(row)
+    referral = Referral.objects.create(warning=warning, to_department="民政", reason="疑似低保", referred_on=on,
+                                       county=VILLAGE[:6])
+    return warning, referral
 
 
 @pytest.fixture
@@ -76,15 +100,20 @@ def _operations(app) -> list:
     return operations
 
 
+CALLS: dict[str, int] = {}  # generated requests sent, per operation (reported and checked below)
+
+
 def _server_errors(operation, mode: GenerationMode, token: str, path_parameters=None) -> list[str]:
     """Run one operation's generated cases; the first 5xx answer found, as a curl command."""
     found: list[str] = []
+    label = f"{operation.method.upper()} {operation.path}"
 
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, print_blob=False,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     def run(case):
         response = case.call(headers={"Authorization": f"Bearer {token}"})
+        CALLS[label] = CALLS.get(label, 0) + 1
         if response.status_code >= 500 and not found:
             found.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {response.status_code} "
                          f"{_detail(response)}\n    {case.as_curl_command()}")
@@ -109,16 +138,30 @@ def test_it_answers_every_generated_api_request_without_a_server_error(api_data)
     assert operations, "OpenAPI 中没有任何接口"
     token, known = api_data["token"], api_data["paths"]
     problems: list[str] = []
+    CALLS.clear()
+    unfilled = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             problems += _server_errors(operation, mode, token)
         names = re.findall(r"{(\w+)}", operation.path)
         if names and all(n in known for n in names):
-            # valid and invalid queries and bodies against a real household or case
+            # valid and invalid queries and bodies against a real household, case or warning,
+            # as the county and as the village (which may take the warning's and case's steps)
             real = {n: known[n] for n in names}
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                problems += _server_errors(operation, mode, token, real)
+            for who in (token, api_data["village_token"]):
+                for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                    problems += _server_errors(operation, mode, who, real)
+        elif names:
+            unfilled.append(operation.path)
     assert not problems, f"{len(problems)} 个接口返回 5xx:\n" + "\n".join(problems)
+    # Every route of the API (warnings included) was called, and every path parameter had a real value.
+    from tests.web.test_scope_matrix import api_routes
+
+    routes = {r.replace("{int:", "{") for r in api_routes()}
+    assert {f"{o.method.upper()} {o.path}" for o in operations} == routes
+    assert set(CALLS) == routes, sorted(routes - set(CALLS))
+    assert any(r.startswith("POST /api/v1/warnings/{warning_id}") for r in CALLS) and not unfilled, unfilled
+    print(f"schemathesis: {sum(CALLS.values())} requests over {len(CALLS)} operations, no 5xx")
 
 
 def test_it_publishes_an_openapi_schema_with_bearer_authentication(client):

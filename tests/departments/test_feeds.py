@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fangfan.common.ids import check_digit, convert_15_to_18
@@ -45,3 +45,48 @@ def test_it_keys_a_row_by_its_department_and_content(values):
     assert row_key("民政", values) == row_key("民政", dict(reversed(list(values.items()))))
     assert row_key("民政", values) != row_key("公安", values)
     assert len(row_key("民政", values)) == 64
+
+
+_FIRST17 = "34122519400321001"
+_VALID_ID = _FIRST17 + check_digit(_FIRST17)
+_X_FIRST17 = next(f"3412251940032{n:04d}" for n in range(10_000) if check_digit(f"3412251940032{n:04d}") == "X")
+# Per column: the usual spelling (half the cells) and others, valid or not.
+_SPELLINGS = {
+    "证件号码": (_VALID_ID, [_X_FIRST17 + "X", _X_FIRST17 + "x", f" {_VALID_ID} ", "341225400321001",
+                             _FIRST17 + ("0" if _VALID_ID[-1] != "0" else "1"), "34122519401321001X", "", "abc"]),
+    "结算日期": ("2026-03-02", ["2026/3/2", "20260302", "2026年3月2日", "46083", "2026-02-30", "2026-3-2", "",
+                             "1899-12-31", "昨天"]),
+    "医疗总费用": ("1234.50", ["1,234.5元", "￥12", "-5.00", "12.345", "", "0", "7.5", "1e3", "1234567890123456"]),
+    "就医地": ("省内", ["省外", "外省", ""]),
+}
+
+
+@settings(deadline=None, max_examples=300)  # deadline: Polars' first use in the process
+@given(st.lists(st.tuples(*[st.one_of(st.just(usual), st.sampled_from(others)) for usual, others in _SPELLINGS.values()]),
+                min_size=1, max_size=12))
+def test_it_reads_every_spelling_as_the_cell_by_cell_check_does(tmp_path_factory, rows):
+    """read_feed's whole-file check takes only spellings the cell-by-cell check normalises the same
+    way: its lines and problems are those of reading every row cell by cell."""
+    from fangfan.departments import feeds
+
+    path = tmp_path_factory.mktemp("feed") / "医保.csv"
+    header = "证件号码,结算日期,医疗总费用,基本医保报销,大病保险报销,医疗救助,合规自付,就医地,执行分级诊疗"
+    body = [f'"{i}","{d}","{a}",1.00,0,0,"{a}","{p}",是' for i, d, a, p in rows]
+    path.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+
+    smallest = feeds.FAST_CHECK_MIN_ROWS
+    feeds.FAST_CHECK_MIN_ROWS = 0  # the whole-file check, whatever the file's size
+    try:
+        fast = read_feed("医保", path)
+    finally:
+        feeds.FAST_CHECK_MIN_ROWS = smallest
+    original = feeds._valid_values
+    feeds._valid_values = lambda spec, where, body: [None] * len(body)
+    try:
+        slow = read_feed("医保", path)
+    finally:
+        feeds._valid_values = original
+
+    assert [(x.row, x.key, x.values, x.row_key, x.values_json) for x in fast.lines] == [
+        (x.row, x.key, x.values, x.row_key, x.values_json) for x in slow.lines]
+    assert fast.problems == slow.problems

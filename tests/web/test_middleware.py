@@ -25,3 +25,10 @@ def test_it_refuses_a_nul_in_an_api_query_and_json_body_as_json(client):
 def test_it_lets_ordinary_requests_through(client):
     client.force_login(UserFactory(role="village", region_code="341225103208"))
     assert client.get("/households/", {"q": "张三"}).status_code == 200
+
+
+def test_it_answers_400_not_500_to_a_json_body_with_a_bad_content_length(client):
+    response = client.generic("POST", "/api/v1/cases/", b'{"a": 1}', content_type="application/json",
+                              CONTENT_LENGTH="abc")
+
+    assert response.status_code == 400

@@ -332,15 +332,18 @@ def _snapshot(world) -> dict:
 def test_it_shows_no_outside_household_on_any_list_search_or_export(client, world, username):
     client.force_login(world["users"][username])
     outside = OUTSIDE[username]
+    outside_id = world["planted"][outside[0]]["member"].id_number
     for route, kind in ROUTES.items():
         if kind not in ("list", "public", "worklist"):
             continue
         urls = ["/" + _fill(route, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else ["/" + route]
         for url in urls:
-            queries = ["", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?village=" + outside[0],
-                       "?region=" + outside[0], "?township=" + outside[0][:9] + "000"]
+            # by list, by search (household number, name, ID number) and by export
+            queries = ["", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?q=" + outside_id,
+                       "?village=" + outside[0], "?region=" + outside[0], "?township=" + outside[0][:9] + "000"]
             if route in XLSX_ROUTES:
-                queries += ["?format=xlsx", "?format=xlsx&region=" + outside[0]]
+                queries += ["?format=xlsx", "?format=xlsx&region=" + outside[0], "?format=xlsx&q=" + NUMBER[outside[0]],
+                            "?format=xlsx&q=" + outside_id]
             if route in CSV_ROUTES:
                 queries += ["?format=csv"]
             for query in queries:
@@ -397,13 +400,15 @@ def test_it_shows_and_changes_nothing_outside_through_the_api(client, world, use
     token = api_token_create(actor=None, user=world["users"][username])
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     outside = OUTSIDE[username]
+    outside_id = world["planted"][outside[0]]["member"].id_number
     before = _snapshot(world)
     for route, kind in API_ROUTES.items():
         method, path = route.split(" ", 1)
         if kind in ("list", "worklist", "self"):
             paths = [_fill(path, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else [path]
             for url in paths:
-                for query in ("", "?q=" + NUMBER[outside[0]], "?village=" + outside[0], "?region=" + outside[0]):
+                for query in ("", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?q=" + outside_id,
+                              "?village=" + outside[0], "?region=" + outside[0]):
                     response = client.get(url + query, **auth)
                     assert response.status_code < 500, (route, query, response.status_code)
                     assert not _leaks(_text(response), outside, query), (username, route, query)

@@ -1,13 +1,22 @@
 """Canonical frames (fangfan.common.tables) → interchange files with Chinese headers.
 
 The output is deterministic (rows sorted by each table's key, fixed formats), so
-export → import → export gives identical files."""
+export → import → export gives identical files.
+
+Formulas (CSV/XLSX injection, fangfan.common.safe): the XLSX workbook writes every cell, headers
+included, as a text cell with formulas and links off, so `=HYPERLINK(...)` in a name is shown, never
+run. The CSV files are exempt from the quote that people's CSV exports get: they are the
+machine-readable interchange format (data.md) that fangfan and other systems read back, and a
+quote would change the data — a phone "+8613800000000" or a name "-李" would come back with
+an apostrophe, and export → import → export would no longer be identical. To look at the data
+in Excel, export the .xlsx (tests/registry/test_hostile_import.py checks both)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
 
+from fangfan.common.safe import XLSX_OPTIONS
 from fangfan.common.tables import TABLES, Column, Table
 
 MULTI_JOIN = ";"
@@ -71,12 +80,13 @@ def write_tables(tables: dict[str, pl.DataFrame], out: Path, fmt: str | None = N
         import xlsxwriter
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        with xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_numbers": False}) as wb:
+        with xlsxwriter.Workbook(str(out), {"constant_memory": True, **XLSX_OPTIONS}) as wb:
             text_fmt = wb.add_format({"num_format": "@"})
             for name, frame in ordered:
                 text = to_text_frame(TABLES[name], frame, _extra_columns(TABLES[name], frame))
                 ws = wb.add_worksheet(TABLES[name].zh)
-                ws.write_row(0, 0, text.columns)
+                for c, header in enumerate(text.columns):  # an extra column's header is the file's text
+                    ws.write_string(0, c, header)
                 for r, row in enumerate(text.iter_rows(), start=1):
                     for c, value in enumerate(row):
                         ws.write_string(r, c, value, text_fmt)

@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from urllib.parse import quote
 
+from fangfan.common.safe import XLSX_OPTIONS
+
 PER_PAGE = 50
 
 
@@ -40,7 +42,8 @@ def xlsx_sheets(sheets: Iterable[Sheet]) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # Text stays text: a name typed as =HYPERLINK(...) is no formula or link in Excel (common.safe).
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
     head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "font_size": 14})
     th = book.add_format({"bold": True, "bg_color": "#F0EEE8", "border": 1, "text_wrap": True})
     td = book.add_format({"border": 1})

@@ -3,6 +3,7 @@ of IDs found in no household (未登记在册) with its XLSX export. Thin: fangf
 services and selectors check the role again."""
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from fangfan.departments.services import FeedRejected, feed_import
 from fangfan.web.views.common import paginate, xlsx_response
 
 MAX_UPLOAD = 200 << 20
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")  # what feeds.read_feed reads
 
 
 class UploadForm(forms.Form):
@@ -42,20 +44,25 @@ def upload(request):
         if upload_file.size > MAX_UPLOAD:
             error = f"文件过大(上限 {MAX_UPLOAD >> 20} MB)"
         else:
+            # The reader goes by the suffix; any other name (too long, odd characters) gets one it
+            # refuses in Chinese ("不支持的文件类型"), naming the upload as sent.
             suffix = Path(upload_file.name).suffix.lower()
-            with tempfile.TemporaryDirectory() as folder:
-                target = Path(folder) / f"upload{suffix}"
-                with target.open("wb") as out:
+            suffix = suffix if suffix in UPLOAD_SUFFIXES else ".bin"
+            fd, tmp = tempfile.mkstemp(prefix="fangfan-upload-", suffix=suffix)
+            target = Path(tmp)
+            try:  # the copy holds personal data: removed however the import ends
+                with os.fdopen(fd, "wb") as out:
                     for chunk in upload_file.chunks():
                         out.write(chunk)
-                try:
-                    summary = feed_import(actor=user, department=user.department, path=target,
-                                          period=form.cleaned_data["period"] or None, name=upload_file.name)
-                except FeedRejected as exc:
-                    error, problems = str(exc), exc.problems
-                else:
-                    messages.success(request, str(summary))
-                    return redirect(reverse("departments-batches"))
+                summary = feed_import(actor=user, department=user.department, path=target,
+                                      period=form.cleaned_data["period"] or None, name=Path(upload_file.name).name)
+            except FeedRejected as exc:
+                error, problems = str(exc), exc.problems
+            else:
+                messages.success(request, str(summary))
+                return redirect(reverse("departments-batches"))
+            finally:
+                target.unlink(missing_ok=True)
     return render(request, "web/departments/upload.html", {
         "form": form, "problems": problems, "error": error, "department": user.department,
     })

@@ -25,6 +25,7 @@ from fangfan.accounts.permissions import may_read_households, role_of
 from fangfan.audit.services import audit_record
 from fangfan.common import codes as C
 from fangfan.common.ids import mask
+from fangfan.common.safe import safe_row
 from fangfan.departments import selectors
 from fangfan.departments.forms import AnswerForm, PassForm, ReferForm, VerifyForm, kind_label, list_filters
 from fangfan.departments.forms import region_names, warning_rows
@@ -332,8 +333,9 @@ def feedback(request):
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(headers)
-        writer.writerows(body)
+        # People open it in Excel: text that would run as a formula is quoted (common.safe).
+        writer.writerow(safe_row(headers))
+        writer.writerows(safe_row(r) for r in body)
         # UTF-8 with BOM: Excel on a county office's PC opens it without garbling the Chinese.
         response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{name}-{today:%Y%m%d}.csv')}"

@@ -1,7 +1,10 @@
-"""fangfan dept import|batches: department feeds (workflows.md W6) from the shell.
+"""fangfan dept import|batches|export-parquet|national: department feeds (workflows.md W6) from the shell.
 
 Without --as the command acts as the system itself (whoever has the shell is trusted) and
-matches against the whole registry, or --county; with --as USER it acts as that user."""
+matches against the whole registry, or --county; with --as USER it acts as that user.
+export-parquet writes the county-partitioned Parquet export (docs/national.md) from the
+database or, with --from, from interchange + department CSV folders; national runs matching,
+warnings and the rules over such an export (fangfan.policy.national; no database needed)."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
@@ -14,10 +17,11 @@ from fangfan.departments.services import FeedRejected, feed_import
 
 
 class Command(BaseCommand):
-    help = "部门数据: import 导入一个部门的数据文件 / batches 列出已导入的批次"
+    help = ("部门数据: import 导入一个部门的数据文件 / batches 列出已导入的批次 / export-parquet 导出按县分区的 Parquet"
+            " / national 对 Parquet 导出做全省或全国的匹配预警和规则评估")
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{import,batches}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{import,batches,export-parquet,national}")
         imp = sub.add_parser("import", help="导入部门数据文件(CSV: UTF-8 或 GB18030; XLSX 可有标题行)")
         imp.add_argument("department", metavar="DEPT", help="部门: " + "、".join(DEPARTMENTS))
         imp.add_argument("path", metavar="PATH", help="数据文件(.csv 或 .xlsx)")
@@ -27,8 +31,29 @@ class Command(BaseCommand):
         lst = sub.add_parser("batches", help="列出已导入的批次")
         lst.add_argument("--department", default="", help="只列该部门")
         lst.add_argument("--as", dest="as_user", metavar="USER", help="以该用户身份查看")
+        exp = sub.add_parser("export-parquet", help="导出按县分区的 Parquet(登记库 + 部门数据), 供全省/全国筛查")
+        exp.add_argument("out", metavar="OUT", help="新的输出文件夹")
+        exp.add_argument("--region", default="", help="只导出该区划(代码前缀)")
+        exp.add_argument("--from", dest="folders", nargs="+", metavar="FOLDER",
+                         help="从互换文件和 departments/ 部门数据的县文件夹导出(不读数据库)")
+        nat = sub.add_parser("national", help="对 Parquet 导出做部门数据匹配预警和规则评估(本机或 Spark)")
+        nat.add_argument("parquet", metavar="PARQUET_DIR", help="export-parquet 的输出(本地路径、hdfs://、s3:// …)")
+        nat.add_argument("--as-of", dest="as_of", required=True, help="评估和交办日期 YYYY-MM-DD")
+        nat.add_argument("--out", required=True, help="输出文件夹")
+        nat.add_argument("--engine", choices=("local", "spark"), default="local")
+        nat.add_argument("--year", type=int, default=None, help="收入年度(默认: 导出中最近的年度)")
+
+    def execute(self, *args, **options):
+        # national reads files only: Django's system checks (URL conf, models) check nothing it uses.
+        if options.get("action") == "national":
+            options["skip_checks"] = True
+        return super().execute(*args, **options)
 
     def handle(self, *args, **options):
+        if options["action"] == "export-parquet":
+            return self._export_parquet(options)
+        if options["action"] == "national":
+            return self._national(options)
         actor = acting_user(options["as_user"])
         try:
             if options["action"] == "import":
@@ -62,3 +87,42 @@ class Command(BaseCommand):
             self.stdout.write("\t".join(str(v) for v in (
                 b.pk, b.department, b.period, b.county or "-", b.file_name, b.rows, b.new_rows, b.skipped,
                 b.matched, b.unmatched, b.who.username if b.who else "system", f"{b.at:%Y-%m-%d %H:%M}")))
+
+    def _export_parquet(self, options):
+        from fangfan.departments.parquet import ExportProblems, export_database, export_folders
+
+        step = (lambda text: self.stdout.write("  " + text)) if options["verbosity"] else None
+        try:
+            if options["folders"]:
+                if options["region"]:
+                    raise CommandError("--region 只用于从数据库导出; 文件夹按其中的县导出")
+                written = export_folders(options["folders"], options["out"], step=step)
+            else:
+                written = export_database(options["out"], options["region"], step=step)
+        except ExportProblems as exc:
+            raise CommandError("\n".join([str(exc), *exc.problems])) from None
+        except OSError as exc:
+            raise CommandError(f"无法写入 {exc.filename or options['out']}: {exc.strerror or exc}") from None
+        rows = sum(sum(v.values()) for v in written.values())
+        self.stdout.write(f"已导出 {len(written)} 个县({rows} 行)→ {options['out']}")
+
+    def _national(self, options):
+        import datetime as dt
+
+        from fangfan.policy import national
+
+        try:
+            as_of = dt.date.fromisoformat(options["as_of"])
+        except ValueError:
+            raise CommandError(f"--as-of 日期无效: {options['as_of']!r}(应为 YYYY-MM-DD)") from None
+        step = (lambda text: self.stdout.write("  " + text)) if options["verbosity"] else None
+        try:
+            spark = national.spark_session() if options["engine"] == "spark" else None
+            done = national.run(options["parquet"], options["out"], as_of, engine=options["engine"],
+                                year=options["year"], step=step, spark=spark)
+        except national.NationalInputError as exc:
+            raise CommandError(str(exc)) from None
+        except OSError as exc:
+            raise CommandError(f"无法读写 {exc.filename or options['out']}: {exc.strerror or exc}") from None
+        for line in national.summary_lines(done, options["out"]):
+            self.stdout.write(line)
