@@ -33,7 +33,7 @@ demo: $(STAMP)
 	@if [ ! -f $(DEMO_DIR)/households.csv ]; then \
 	  $(BIN)/fangfan generate $(DEMO_DIR) --county $(DEMO_COUNTY) --households $(DEMO_HOUSEHOLDS) --seed 1; fi
 	FANGFAN_DEBUG=1 $(BIN)/fangfan import $(DEMO_DIR)
-	FANGFAN_DEBUG=1 $(BIN)/fangfan screen --as-of $$(date +%F)
+	FANGFAN_DEBUG=1 $(BIN)/fangfan cycle --month $$(date +%Y-%m) --folder $(DEMO_DIR)/departments
 	FANGFAN_DEBUG=1 $(BIN)/fangfan demo_users --county $(DEMO_COUNTY)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan demo_workload --county $(DEMO_COUNTY)
 	FANGFAN_DEBUG=1 $(BIN)/fangfan runserver 127.0.0.1:8000
