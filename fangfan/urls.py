@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from fangfan.api.main import api
 from fangfan.web.views import accounts as account_views
+from fangfan.web.views import audit as audit_views
 from fangfan.web.views import cases, dashboard, declare, departments, households, home, params, users, warnings
 
 urlpatterns = [
@@ -19,5 +20,6 @@ urlpatterns = [
     path("", include(users.urlpatterns)),
     path("", include(departments.urlpatterns)),
     path("", include(warnings.urlpatterns)),
+    path("", include(audit_views.urlpatterns)),
     path("workflows/", include("fangfan.workflows.urls")),
 ]

@@ -57,3 +57,13 @@ def audit_bulk(*, actor, rows: list[dict[str, Any]], batch: str = "", batch_size
     ]
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     return len(events)
+
+
+def personal_data_export_record(*, actor, what: str, rows: int, reason: str, region_code: str = "",
+                                filters: dict | None = None) -> AuditEvent:
+    """A list holding personal data left the system: who, which list, how many rows and why."""
+    return audit_record(
+        actor=actor, action="personal_data.export", object_type="export", object_key=what[:80],
+        after={"rows": rows, **{k: v for k, v in (filters or {}).items() if v}},
+        region_code=region_code or getattr(actor, "region_code", ""), comment=reason,
+    )

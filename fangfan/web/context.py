@@ -22,6 +22,7 @@ MENU = (
     ("结果反馈", "/warnings/feedback/", (Role.COUNTY_DEPT, Role.COUNTY_RR)),
     ("低保移交", "/warnings/civil-affairs/", (Role.COUNTY_CA,)),
     ("转介", "/referrals/", (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR, Role.COUNTY_CA, Role.COUNTY_DEPT)),
+    ("访问记录", "/audit/personal-data/", (Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
     ("用户管理", "/users/", (Role.ADMIN,)),
 )
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fangfan.accounts.models import Role
+from fangfan.audit.models import AuditEvent
 from fangfan.common.ids import mask
 from fangfan.departments.models import FeedBatch, FeedRow
 from fangfan.departments.services import feed_import
@@ -82,8 +83,13 @@ def test_it_lists_and_exports_the_unregistered_for_the_county(client, county, pl
     client.force_login(UserFactory(username="ca", role=Role.COUNTY_CA, region_code=COUNTY_CODE))
 
     page = client.get("/departments/unregistered/").content.decode()
-    export = client.get("/departments/unregistered/?format=xlsx")
+    refused = client.get("/departments/unregistered/?format=xlsx")
+    export = client.get("/departments/unregistered/?format=xlsx&reason=核实是否应纳入低保")
 
     assert all(number in page for number in strangers)
+    assert refused["Content-Type"].startswith("text/html") and "须写明用途" in refused.content.decode()
     rows = CalamineWorkbook.from_filelike(io.BytesIO(export.content)).get_sheet_by_index(0).to_python()
     assert {r[0] for r in rows[2:]} == strangers
+    logged = AuditEvent.objects.get(action="personal_data.export")
+    assert (logged.actor_name, logged.object_key, logged.comment) == ("ca", "unregistered", "核实是否应纳入低保")
+    assert logged.after == {"rows": len(strangers), "full_ids": True}

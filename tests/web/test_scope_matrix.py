@@ -116,6 +116,7 @@ ROUTES: dict[str, str] = {
     "warnings/<int:warning_id>/refer/": "warning",
     "referrals/": "list",
     "referrals/<int:referral_id>/answer/": "referral",
+    "audit/personal-data/": "list",
     "users/": "admin",
     "users/new/": "admin",
     "users/<int:pk>/": "admin",

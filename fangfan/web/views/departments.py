@@ -11,11 +11,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.accounts.permissions import may_view_full_id, role_of
+from fangfan.audit.services import personal_data_export_record
 from fangfan.common.ids import mask
 from fangfan.departments import selectors
 from fangfan.departments.services import FeedRejected, feed_import
@@ -86,13 +88,22 @@ def unregistered(request):
     entries = selectors.unregistered(actor=request.user, department=department)
     full = may_view_full_id(request.user)
     shown = [(e.id_number if full else mask(e.id_number), e) for e in entries]
+    reason = request.GET.get("reason", "").strip()[:200]
+    error = ""
     if request.GET.get("format") == "xlsx":
-        columns = ["证件号码", "来源部门", "数据行数", "最早数据期", "最近数据期"]
-        rows = [(number, "、".join(e.departments), e.rows, e.first_period, e.last_period) for number, e in shown]
-        return xlsx_response("未登记在册人员(部门数据中有、登记库中无)", columns, rows, "未登记在册人员.xlsx")
+        if full and not reason:
+            error = "导出完整证件号码须写明用途(将记入个人信息访问记录)"
+        else:
+            columns = ["证件号码", "来源部门", "数据行数", "最早数据期", "最近数据期"]
+            rows = [(number, "、".join(e.departments), e.rows, e.first_period, e.last_period) for number, e in shown]
+            with transaction.atomic():
+                personal_data_export_record(actor=request.user, what="unregistered", rows=len(rows), reason=reason,
+                                            filters={"department": department, "full_ids": full})
+            return xlsx_response("未登记在册人员(部门数据中有、登记库中无)", columns, rows, "未登记在册人员.xlsx")
     context = paginate(request, shown)
     return render(request, "web/departments/unregistered.html", {
         **context, "department": department, "departments": DEPARTMENTS, "total": len(shown),
+        "full": full, "reason": reason, "error": error,
     })
 
 
