@@ -32,3 +32,11 @@ def test_it_strips_as_polars_strips(texts):
 
 def test_it_anchors_python_patterns_at_the_very_end():
     assert re.match("^1$", "1\n") and not python_pattern("^1$").match("1\n")
+
+
+def test_it_masks_the_middle_of_a_phone_number():
+    from fangfan.common.text import mask_phone
+
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("0558-6512345") == "055*-***2345"
+    assert mask_phone("12345") == "*****"

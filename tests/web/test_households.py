@@ -122,3 +122,15 @@ def test_it_offers_case_actions_by_role(client, village_user, home):
     page = _login(client, village_user).get(f"/households/{home.household_number}/").content.decode()
     assert f"/cases/new/identification/{home.household_number}/" in page
     assert f"/visits/{home.household_number}/new/" in page
+
+
+def test_it_masks_the_household_phone_for_supervisors_but_not_for_the_village(client, village_user, home):
+    home.phone = "13812345678"
+    home.save(update_fields=["phone"])
+    province = UserFactory(username="sheng", role=Role.PROVINCE, region_code="340000000000")
+
+    village_page = _login(client, village_user).get(f"/households/{home.household_number}/").content.decode()
+    province_page = _login(client, province).get(f"/households/{home.household_number}/").content.decode()
+
+    assert "13812345678" in village_page
+    assert "138****5678" in province_page and "13812345678" not in province_page

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fangfan.accounts.models import Role
 from fangfan.accounts.permissions import may_read_households, may_view_full_id, may_work_cases, role_of
+from fangfan.common.text import mask_phone
 from fangfan.registry import selectors
 from fangfan.registry.models import Member
 from fangfan.registry.search import MAX_HITS
@@ -68,6 +69,9 @@ def household_detail(request, number: str):
         raise Http404("无此户或不在管辖范围内")
     file["actions"] = _actions(request.user, file["household"])
     file["may_view_full_id"] = may_view_full_id(request.user)
+    # Supervisors (市, 省) read the file but do not call the household: the number is masked.
+    phone = file["household"].phone
+    file["phone"] = phone if file["may_view_full_id"] else mask_phone(phone)
     file["dept_warnings"] = _dept_warnings(request.user, file["household"])
     return render(request, "web/households/file.html", file)
 
