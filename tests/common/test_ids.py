@@ -18,6 +18,8 @@ from fangfan.common.ids import (
     convert_15_to_18,
     id_expr,
     mask,
+    plain_integer,
+    plain_integers,
     sex,
     validate_id,
 )
@@ -108,3 +110,30 @@ def test_it_reads_birth_date_sex_and_age():
 def test_it_masks_all_but_the_first_six_and_last_four():
     assert mask(VALID) == "341225********100X"
     assert mask("12345") == "*****" and mask(None) == ""
+
+
+KEYS = st.one_of(
+    st.integers(0, 10**19).map(str),
+    decorated(st.integers(0, 10**18).map(str)),
+    near_text(max_size=20),
+    st.sampled_from(["0", "00", "01", "+1", "-1", "1e3", "1.0", "", "999999999999999999", "1000000000000000000"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(KEYS)
+def test_it_reads_a_key_as_an_integer_only_when_it_is_written_as_one(text):
+    number = plain_integer(text)
+    assert number is None or str(number) == text
+    assert (number is None) == (not (text.isascii() and text.isdigit() and str(int(text)) == text and len(text) <= 18))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), KEYS), max_size=30))
+def test_it_reads_a_column_of_keys_as_integers_exactly_when_every_key_is_one(texts):
+    got = plain_integers(pl.Series(texts, dtype=pl.String))
+    scalars = [None if t is None else plain_integer(t) for t in texts]
+    if any(t is not None and n is None for t, n in zip(texts, scalars)):
+        assert got is None
+    else:
+        assert got is not None and got.to_list() == scalars

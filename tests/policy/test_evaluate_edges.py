@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 from django.core.management import call_command
 
 from fangfan.common.tables import CANONICAL_DTYPES, TABLES
@@ -159,3 +160,32 @@ def test_it_gives_large_inputs_the_same_results_through_the_staged_collects(monk
     assert single.height == 400 and staged.equals(single)
     assert single.get_column("candidate_category").drop_nulls().len() > 0
     assert single.get_column("warning_color").drop_nulls().len() > 0
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["one plan", "three collects"])
+def test_it_gives_the_same_results_whether_household_ids_are_plain_integers_or_not(large, monkeypatch):
+    # Plain integer IDs are grouped and joined as Int64 (frame.integer_household_ids); any
+    # other spelling (here a leading zero) as text: the results must not tell them apart.
+    from fangfan.policy import evaluate
+    from fangfan.policy.frame import integer_household_ids
+
+    if large:  # the plan used from evaluate.LARGE households on
+        monkeypatch.setattr(evaluate, "LARGE", 1)
+    from fangfan.registry.synthetic import generate_county
+
+    generated = generate_county("610902", 300, 5)
+    as_of = dt.date(generated.year + 1, 4, 30)
+    tables = {name: frame for name, frame in generated.tables.items() if name != "villages"}
+    padded = {
+        name: frame.with_columns(pl.concat_str([pl.lit("0"), pl.col("household_id")]).alias("household_id"))
+        for name, frame in tables.items()
+    }
+    assert integer_household_ids(tables) and not integer_household_ids(padded)
+
+    as_integers = evaluate_tables(tables, as_of=as_of, params=PARAMS)
+    as_text = evaluate_tables(padded, as_of=as_of, params=PARAMS)
+
+    assert as_integers.height == 300
+    assert as_integers.get_column("candidate_category").drop_nulls().len() > 0
+    assert as_text.drop("household_id").equals(as_integers.drop("household_id"))
+    assert as_text.get_column("household_id").to_list() == ["0" + h for h in as_integers.get_column("household_id")]

@@ -83,6 +83,20 @@ def test_it_derives_birth_date_and_sex_from_the_id(tmp_path):
     assert members.get_column("sex").to_list() == ["M", "F", "F"]
 
 
+def test_it_derives_birth_date_and_sex_from_an_id_written_with_spaces_or_a_lower_case_x(tmp_path):
+    # Such cells are read again by the careful path; the birth date follows their value.
+    with_x = idn("34122519900101100")
+    assert with_x.endswith("X")
+    members = MEMBERS.replace(HEAD_1, f'" {HEAD_1} "').replace(WIFE_1, with_x.lower())
+    result = read_interchange(write_folder(tmp_path, members=members))
+
+    assert result.problems == []
+    frame = result.tables["members"]
+    assert frame.get_column("id_number").to_list() == [HEAD_1, with_x, HEAD_2]
+    assert frame.get_column("birth_date").to_list() == [dt.date(1968, 5, 12), dt.date(1990, 1, 1), dt.date(1955, 1, 1)]
+    assert frame.get_column("sex").to_list() == ["M", "F", "F"]
+
+
 def test_it_rejects_a_bad_check_digit_naming_the_row_with_the_id_masked(tmp_path):
     bad = WIFE_1[:17] + ("0" if WIFE_1[17] != "0" else "1")
     result = read_interchange(write_folder(tmp_path, members=MEMBERS.replace(WIFE_1, bad)))

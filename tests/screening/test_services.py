@@ -104,3 +104,24 @@ def test_it_screens_a_province_county_by_county_like_all_at_once(tmp_path):
     assert ScreeningRun.objects.get().summary["households"] == 120
     again = screening_run(actor=province, as_of=AS_OF)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 120)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_the_same_registry_outside_a_transaction_as_inside_one(tmp_path):
+    # Outside a transaction PostgreSQL reads the members on a second connection meanwhile.
+    from django.db import transaction
+
+    from fangfan.registry import dbframes
+    from fangfan.screening.services import _read_registry
+
+    shutil.copytree(EXAMPLES, tmp_path / "in")
+    registry_import(actor=None, path=tmp_path / "in")
+
+    outside = _read_registry("")
+    with transaction.atomic():
+        inside = _read_registry("")
+
+    assert list(outside) == list(dbframes.TABLE_NAMES)
+    assert outside["members"].height > 0 and outside["households"].height == 2
+    for name in dbframes.TABLE_NAMES:
+        assert outside[name].equals(inside[name]), name

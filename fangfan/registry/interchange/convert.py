@@ -130,8 +130,10 @@ def convert(col: Column, raw: pl.Expr) -> Converted:
     raise ValueError(f"unknown column kind {kind}")
 
 
-# Column kinds with a fast() of their own; for the others fast() is convert() itself.
-FAST_KINDS = frozenset({"code", "bool", "date", "money", "int", "year", "id_number"})
+# Column kinds whose fast() reads the cell as written (its value is taken again from convert()
+# where it is not sure). village_code has a fast() of its own on the stripped text, giving
+# convert()'s value; for the others fast() is convert() itself.
+FAST_KINDS = frozenset({"code", "bool", "date", "money", "int", "year", "id_number", "multi"})
 
 
 def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr]:
@@ -205,18 +207,32 @@ def fast(col: Column, raw: pl.Expr) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Exp
             sure = sure & (number <= col.max_value)
         parts = {part: raw.cast(pl.Int64, strict=False)}
         return shared | parts, pl.when(empty).then(default).otherwise(number), empty_ok | sure.fill_null(False)
+    if kind == "village_code":
+        # Few distinct codes (the villages): convert()'s checks run once per distinct text.
+        good = pl.col(part)
+        parts = {part: raw.map_batches(_good_village_codes, return_dtype=pl.Boolean, is_elementwise=True)}
+        return shared | parts, pl.when(~empty).then(raw), empty_ok | (~empty & good)
     if kind == "multi":
-        # As convert(): a filled cell is bad exactly when its items do not all map.
+        # The cell as written, each distinct text mapped once: empty to the default, items that all
+        # map to their codes (as convert(): its items are stripped anyway), anything else — bad
+        # items, only spaces — to null, for convert() to read again.
         mapped = pl.col(part)
-        parts = {part: pl.when(~blank).then(raw).map_batches(_multi_mapper(col), return_dtype=DTYPES["multi"], is_elementwise=True)}
-        return shared | parts, pl.when(empty).then(default).otherwise(mapped), empty_ok | (~empty & mapped.is_not_null())
+        parts = {
+            part: raw.fill_null("").map_batches(
+                _multi_mapper(col, as_written=True), return_dtype=DTYPES["multi"], is_elementwise=True
+            )
+        }
+        return shared | parts, mapped, empty_ok | (~empty & mapped.is_not_null())
     conv = convert(col, pl.when(~empty).then(raw))
     return shared, conv.value, conv.ok
 
 
-def _multi_mapper(col: Column):
+def _multi_mapper(col: Column, *, as_written: bool = False):
+    """Cells → code lists. convert()'s cells are stripped text, null when empty. as_written: cells
+    as written, never null; "" gives the column's default and a cell of spaces only null (unsure)."""
     lookup = _lower_lookup(col)
     order = col.codelist.order()
+    default = [] if col.default is None else list(col.default)
 
     def codes_of(text: str) -> list[str] | None:
         """Codes in code-list order without duplicates (equal sets compare equal), None if unknown."""
@@ -226,14 +242,19 @@ def _multi_mapper(col: Column):
             return None
         return sorted(set(codes), key=order.__getitem__)
 
+    def written(text: str) -> list[str] | None:
+        if not text:
+            return default
+        # Python's strip() takes at least the characters Polars' strip_chars() does: a cell of
+        # spaces only for convert() is one here too.
+        return codes_of(text) if text.strip() else None
+
     def mapper(cells: pl.Series) -> pl.Series:
+        # Each distinct text mapped once; the cells pick their value by the distinct text's
+        # index (an Enum of the distinct texts): cheaper than a join on the text.
         distinct = cells.drop_nulls().unique().to_list()
-        mapping = pl.DataFrame(
-            {"v": distinct, "c": [codes_of(v) for v in distinct]},
-            schema={"v": pl.String, "c": DTYPES["multi"]},
-        )
-        joined = cells.to_frame("v").join(mapping, on="v", how="left", maintain_order="left")
-        return joined.get_column("c")
+        mapped = pl.Series([(written if as_written else codes_of)(v) for v in distinct], dtype=DTYPES["multi"])
+        return mapped.gather(cells.cast(pl.Enum(distinct)).to_physical())
 
     return mapper
 
@@ -263,6 +284,15 @@ def village_code_checks(code: pl.Expr) -> list[tuple[pl.Expr, pl.Expr | str]]:
         ),
         (code.is_not_null() & digits & (code.str.slice(9, 3) == "000"), "不是村级代码(后3位不能为000)"),
     ]
+
+
+def _good_village_codes(cells: pl.Series) -> pl.Series:
+    """Whether each cell (stripped text) passes village_code_checks, checked once per distinct
+    text; null and "" give False (the caller tells empty cells apart)."""
+    distinct = cells.drop_nulls().unique().to_frame("v").filter(pl.col("v").str.len_bytes() > 0)
+    ok = ~pl.any_horizontal([cond.fill_null(False) for cond, _ in village_code_checks(pl.col("v"))])
+    good = distinct.filter(ok).get_column("v")
+    return cells.is_in(good.implode()).fill_null(False)
 
 
 def _known_counties(prefixes: pl.Series) -> pl.Series:

@@ -18,6 +18,7 @@ import polars as pl
 
 from fangfan.common import ids
 from fangfan.common.money import format_yuan
+from fangfan.common.safe import MAX_CELL_CHARS, cell_problem, shorten
 from fangfan.common.tables import TABLES, TRANSFER_ITEMS, Table
 from fangfan.registry.interchange import convert as cv
 from fangfan.registry.interchange.sources import (
@@ -41,6 +42,14 @@ class Problem:
     column: str | None
     value: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # A hostile 10 MB cell (a value, a header, a household number quoted in a reason) is
+        # named in the problem, not printed (common.safe caps).
+        object.__setattr__(self, "value", shorten(self.value))
+        object.__setattr__(self, "reason", shorten(self.reason, 500))
+        if self.column:
+            object.__setattr__(self, "column", shorten(self.column, 60))
 
     def __str__(self) -> str:
         where = self.file
@@ -138,6 +147,7 @@ def _read(path: Path, step, *, largest_first: bool) -> ReadResult:
     for name in TABLES:
         result.problems.extend(converting.get(name, ()))
     step("检查表间关系")
+    _cell_problems(checked, result.problems)
     _cross_checks(checked, result.problems)
     for name in TABLES:
         if name not in checked:
@@ -272,12 +282,19 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
         else:
             values.append(cv.default_expr(col).alias(col.key))
     quoted = [k for k in _QUOTED.get(table.name, ()) if k in present]
+    born_part = table.name == "members" and "__part_id_number_born" in parts
     cells = [c for c in names if c != ROW and c not in raw.probe]
     # Entirely empty rows are dropped. A cell as written is filled when it has bytes; stripped,
     # when it has bytes besides whitespace — for a fast kind that is certain only where the
     # cell is sure and not empty. Rows filled as written but not certainly so stripped (only
     # whitespace, or unsure cells) are decided on their stripped text after the collect.
-    filled = [pl.col(c).str.len_bytes() > 0 for c in cells]  # false (or null) for null and ""
+    # A known column's filled-ness is its part's (computed once): as written for the fast kinds,
+    # stripped for the others (a row whose only bytes are spaces there is then dropped at once,
+    # as the check of its stripped text below would do).
+    filled = [
+        ~pl.col(f"__part_{c}_empty") if c in present else pl.col(c).str.len_bytes() > 0  # false (or null) for null and ""
+        for c in cells
+    ]
     check_blank = not raw.stripped and bool(cells)
     # The parts' own emptiness (of the cell fast() was given), carried out of the plan: the
     # streaming engine would compute `ok` twice if it were repeated here.
@@ -290,6 +307,8 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             *[null_if_empty(text(x)).alias(x) for x in raw.extra],
             *[null_if_empty(text(k)).alias(f"__t_{k}") for k in quoted],
             *[pl.col(x) for x in raw.probe],
+            # The birth date the ID's check computed already (members: derived birth_date).
+            *([pl.col("__part_id_number_born").alias("__born")] if born_part else []),
             (pl.any_horizontal(filled).fill_null(False) if cells else pl.lit(True)).alias("__keep"),
             *filled_parts,
         ).collect(engine="streaming" if raw.streaming else "in-memory")
@@ -349,9 +368,12 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             ROW, key, conv.value.alias("__v"), conv.reason.alias("__e")
         )
         if col.kind in cv.FAST_KINDS:
-            staged = staged.with_columns(staged.get_column(key).scatter(index, redone.get_column("__v")))
+            staged = staged.with_columns(_replaced(staged.get_column(key), index, redone.get_column("__v")))
         if key == "id_number":
             id_valid = id_valid.scatter(index, redone.get_column("__e").is_null())
+            if born_part:  # their birth date from the value read again
+                born = redone.select(cv.id_birth_date(pl.col("__v"))).to_series()
+                staged = staged.with_columns(staged.get_column("__born").scatter(index, born))
         for row, value, reason in redone.filter(pl.col("__e").is_not_null()).select(ROW, key, "__e").iter_rows():
             if conv.multi_bad and reason.startswith("含有无效"):
                 reason = cv.multi_reason(col, value)
@@ -361,7 +383,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
         number = pl.col("id_number")
         valid = pl.lit(id_valid) if id_valid is not None else pl.lit(False)
         derived = [
-            pl.when(valid).then(cv.id_birth_date(number)).alias("birth_date"),
+            pl.when(valid).then(pl.col("__born") if born_part else cv.id_birth_date(number)).alias("birth_date"),
             pl.when(valid).then(cv.id_sex(number)).alias("sex"),
         ]
     typed = staged.select(*table.keys, *derived, *raw.extra, ROW)
@@ -369,9 +391,44 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     return _Checked(table, raw.label, raw.headers, raw.extra, typed, text), problems
 
 
+def _replaced(column: pl.Series, index: pl.Series, values: pl.Series) -> pl.Series:
+    """`column` with the values at positions `index` replaced (scatter, which lists do not take)."""
+    if not column.dtype.is_nested():
+        return column.scatter(index, values)
+    n = column.len()
+    order = pl.int_range(0, n, dtype=pl.Int64, eager=True).scatter(
+        index, pl.int_range(n, n + values.len(), dtype=pl.Int64, eager=True)
+    )
+    return pl.concat([column, values.cast(column.dtype)]).gather(order).alias(column.name)
+
+
 def _masked(key: str, value: object) -> str:
     text = "" if value is None else str(value)
     return ids.mask(text) if key == "id_number" else text
+
+
+def _cell_problems(checked: dict[str, _Checked], problems: list[Problem]) -> None:
+    """Caps on free text (fangfan.common.safe): a text cell longer than its database column
+    (Column.max_length; an extra column: MAX_CELL_CHARS) or holding a NUL (PostgreSQL cannot
+    store it) is a problem with its file, row and column. Coded, dated and numeric cells are
+    validated already; only str and extra columns can carry such text."""
+    for chk in checked.values():
+        limits = {c.key: c.max_length or MAX_CELL_CHARS for c in chk.table.columns if c.kind == "str" and chk.has(c.key)}
+        limits |= {name: MAX_CELL_CHARS for name in chk.extra}
+        if not limits:
+            continue
+        over = [(pl.col(k).str.len_chars() > n) | pl.col(k).str.contains("\x00", literal=True) for k, n in limits.items()]
+        bad = chk.typed.select(ROW, *limits).filter(pl.any_horizontal(over).fill_null(False))
+        for row in bad.iter_rows(named=True):
+            for key, limit in limits.items():
+                value = row[key]
+                if value is None:
+                    continue
+                reason = cell_problem(value) if limit == MAX_CELL_CHARS or "\x00" in value else None
+                if reason is None and len(value) > limit:
+                    reason = f"内容过长({len(value)}字, 上限{limit}字)"
+                if reason:
+                    problems.append(Problem(chk.label, row[ROW], chk.header(key), value, reason))
 
 
 # ---------------------------------------------------------------- across rows and tables
@@ -429,9 +486,8 @@ def _household_keys(checked: dict[str, _Checked]) -> dict[str, pl.Series]:
     }
     numbers = {}
     for name, text in texts.items():
-        number = text.cast(pl.Int64, strict=False)
-        # Written exactly as the integer prints: no sign, no leading zeros, no other characters.
-        if number.null_count() != text.null_count() or not (number.cast(pl.String) == text).all():
+        number = ids.plain_integers(text)  # written exactly as the integer prints
+        if number is None:
             return texts
         numbers[name] = number
     return numbers
