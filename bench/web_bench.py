@@ -145,6 +145,35 @@ def prepare(args, folder: Path) -> dict:
     return state
 
 
+def bench_user(username: str, role: str, region: str):
+    """A user of the benchmark with the known password (inside a child with Django set up)."""
+    from fangfan.accounts.models import User
+
+    user, _ = User.objects.update_or_create(username=username, defaults={"role": role, "region_code": region})
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def scope_sample(prefix: str, rng: random.Random) -> dict:
+    """Household numbers (for household pages) and search terms (name, pinyin initials, ID
+    number, household number) of a region, picked at random (inside a child with Django)."""
+    from pypinyin import Style, lazy_pinyin
+
+    from fangfan.regions.scope import code_range_q
+    from fangfan.registry.models import Household, Member
+
+    ids = list(Household.objects.filter(code_range_q("village_id", prefix)).values_list("id", flat=True))
+    picked = rng.sample(ids, min(SAMPLE, len(ids)))
+    numbers = list(Household.objects.filter(id__in=picked).values_list("household_number", flat=True))
+    members = list(Member.objects.filter(household_id__in=picked[:200]).values_list("name", "id_number"))
+    terms = []
+    for name, id_number in members[:50]:
+        terms += [name, "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)), id_number]
+    terms += numbers[:50]
+    return {"households": numbers, "search": terms}
+
+
 def child_setup(db: str, as_of: str, seed: int) -> None:
     """In the benchmark database: users with a known password, cases for the rule candidates of
     their villages, and per user a sample of households and search terms of its scope."""
@@ -155,9 +184,9 @@ def child_setup(db: str, as_of: str, seed: int) -> None:
     django.setup()
     from django.db.models import Count
 
-    from fangfan.accounts.models import Role, User
+    from fangfan.accounts.models import Role
     from fangfan.regions.scope import code_range_q
-    from fangfan.registry.models import Household, Member
+    from fangfan.registry.models import Household
     from fangfan.screening.models import ScreeningResult
     from fangfan.workflows import services
     from fangfan.workflows.errors import WorkflowError
@@ -165,25 +194,6 @@ def child_setup(db: str, as_of: str, seed: int) -> None:
     rng = random.Random(seed)
     on = dt.date.fromisoformat(as_of)
     users, cases = [], 0
-
-    def make(username: str, role: str, region: str) -> User:
-        user, _ = User.objects.update_or_create(username=username, defaults={"role": role, "region_code": region})
-        user.set_password(PASSWORD)
-        user.save()
-        return user
-
-    def sample(prefix: str) -> dict:
-        ids = list(Household.objects.filter(code_range_q("village_id", prefix)).values_list("id", flat=True))
-        picked = rng.sample(ids, min(SAMPLE, len(ids)))
-        numbers = list(Household.objects.filter(id__in=picked).values_list("household_number", flat=True))
-        members = list(Member.objects.filter(household_id__in=picked[:200]).values_list("name", "id_number"))
-        from pypinyin import Style, lazy_pinyin
-
-        terms = []
-        for name, id_number in members[:50]:
-            terms += [name, "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)), id_number]
-        terms += numbers[:50]
-        return {"households": numbers, "search": terms}
 
     counties = sorted({code[:6] for code in Household.objects.values_list("village_id", flat=True).distinct()})
     # (villages of the county, biggest first; the busiest township is that of the biggest village)
@@ -197,8 +207,9 @@ def child_setup(db: str, as_of: str, seed: int) -> None:
                     (f"xiang{township}", Role.TOWNSHIP, township.ljust(12, "0"), township)]
         accounts += [(f"cun{v}", Role.VILLAGE, v, v) for v in own]
         for username, role, region, prefix in accounts:
-            user = make(username, role, region)
-            users.append({"username": username, "role": role, "region": region, **sample(prefix)})
+            user = bench_user(username, role, region)
+            users.append({"username": username, "role": role, "region": region,
+                          **scope_sample(prefix, rng)})
             if role != Role.VILLAGE:
                 continue
             candidates = (ScreeningResult.objects.filter(household__village_id=region)
@@ -230,16 +241,29 @@ def child_sessions(state_file: Path) -> None:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.module_loading import import_string
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from fangfan.accounts.models import User
+    from fangfan.accounts.otp import otp_required
 
+    # The backend a real login records: the first that loads users (django-axes' LockoutBackend,
+    # first in the list, only refuses locked-out logins and has no get_user).
+    backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user"))
     state = json.loads(state_file.read_text())
     for account in state["users"]:
         user = User.objects.get(username=account["username"])
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        if otp_required(user):
+            # The county roles must pass the second factor (FANGFAN_REQUIRE_OTP, on in production):
+            # an enrolled device and a session verified with it, as after entering a code.
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+                user=user, name="bench", confirmed=True)
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.create()
         account["session"] = session.session_key
     state["session_cookie"] = settings.SESSION_COOKIE_NAME
@@ -256,14 +280,17 @@ def free_port(preferred: int) -> int:
         return s.getsockname()[1]
 
 
-def start_server(args, env: dict, port: int) -> subprocess.Popen:
+def start_server(args, env: dict, port: int, log_name: str | None = None,
+                 keep_alive: int | None = None) -> subprocess.Popen:
     # Every run starts with an empty cache (worklist results are kept until the data changes):
     # the figures include computing them, not a cache warmed by an earlier run.
     shutil.rmtree(Path(env["FANGFAN_DATA_DIR"]) / "cache", ignore_errors=True)
-    log = open(OUT / f"webbench_{args.db}_server.log", "w")
+    log = open(OUT / (log_name or f"webbench_{args.db}_server.log"), "w")
     if args.server == "gunicorn":
         cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
                "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "fangfan.wsgi"]
+        if keep_alive is not None:
+            cmd[-1:-1] = ["--keep-alive", str(keep_alive)]
     elif args.server == "runserver":
         cmd = [str(Path(sys.executable).with_name("fangfan")), "runserver", f"127.0.0.1:{port}", "--noreload"]
     else:  # any WSGI server command line with {port}
