@@ -105,6 +105,10 @@ def test_it_walks_a_w1_case_from_household_to_county_approval(client, people):
     Notice.objects.filter(case_id=case_id).update(starts_on=today - dt.timedelta(days=6))
     assert post_step(client, case_id, "close_village_notice", seen_version="4").status_code == 302
     assert current(case_id).state == "township_review"
+    # A colleague's page read before that: 请刷新 with the new state, not "no permission".
+    late = post_step(client, case_id, "close_village_notice", seen_version="4")
+    assert late.status_code == 409 and "现为「待乡镇审核」" in page(late) and "请刷新" in page(late)
+    assert current(case_id).state == "township_review"
     # The village has nothing more to do here.
     assert client.get(f"/cases/{case_id}/do/township_approve/").status_code == 403
 

@@ -222,9 +222,18 @@ def case_step(request, case_id: int, name: str):
     except WorkflowError:
         raise Http404(f"「{wf.label}」没有这一步") from None
     offered = {tr.name: reasons for tr, reasons in engine.available(case, request.user, F.today())}
+    stale = None
     if name not in offered:
-        raise PermissionDenied(f"「{t.label}」不是本账号在当前状态下可办理的操作")
-    if request.method == "POST":
+        seen = request.POST.get("seen_version", "") if request.method == "POST" else ""
+        if not (seen.isdigit() and int(seen) != case.version):
+            raise PermissionDenied(f"「{t.label}」不是本账号在当前状态下可办理的操作")
+        # The page was read before someone else moved the case on: say so, not "no permission".
+        stale = F.transition_form(t, case, data=request.POST, files=request.FILES)
+        stale.errors.clear()
+        stale.add_error(None, f"案件已被他人办理, 现为「{wf.state_label(case.state)}」, 请刷新后重试。")
+    if stale is not None:
+        form = stale
+    elif request.method == "POST":
         form = F.transition_form(t, case, data=request.POST, files=request.FILES)
         if form.is_valid():
             try:
@@ -247,7 +256,7 @@ def case_step(request, case_id: int, name: str):
     if case.kind == Case.Kind.IDENTIFICATION and name in ("home_check", "village_review"):
         ctx["rule_rows"], ctx["rule_note"] = _rule_result(case, F.today())
     template = "web/cases/_step_form.html" if request.headers.get("HX-Request") else "web/cases/step.html"
-    return render(request, template, ctx)
+    return render(request, template, ctx, status=409 if stale is not None else 200)
 
 
 # ---- openers ---------------------------------------------------------------------------------
