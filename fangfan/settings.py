@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "fangfan.workflows",
     "fangfan.declarations",
     "fangfan.departments",
+    "fangfan.reports",
+    "fangfan.lowincome",
     "fangfan.web",
     "fangfan.ops",
     "django_htmx",

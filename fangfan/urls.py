@@ -5,6 +5,7 @@ from fangfan.api.main import api
 from fangfan.web.views import accounts as account_views
 from fangfan.web.views import audit as audit_views
 from fangfan.web.views import cases, dashboard, declare, departments, households, home, params, users, warnings
+from fangfan.web.views import lowincome as lowincome_views
 
 urlpatterns = [
     path("login/", account_views.login_view, name="login"),
@@ -20,6 +21,8 @@ urlpatterns = [
     path("", include(users.urlpatterns)),
     path("", include(departments.urlpatterns)),
     path("", include(warnings.urlpatterns)),
+    path("", include(lowincome_views.urlpatterns)),
+    path("", include("fangfan.web.views.reports")),
     path("", include(audit_views.urlpatterns)),
     path("workflows/", include("fangfan.workflows.urls")),
 ]

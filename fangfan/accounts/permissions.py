@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from fangfan.accounts.models import Role
 from fangfan.regions.scope import prefix_for
 
-# Roles that work on cases (W1-W4); the system administrator makes no case decision.
-CASE_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR, Role.CITY, Role.PROVINCE})
+# Roles that work on cases (W1-W5: 县民政局 the 低保/特困 ones); the system administrator makes no case decision.
+CASE_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE})
 # Roles that write the registry (register and update households, import files).
 REGISTRY_WRITERS = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_RR})
 # Roles that may see a full resident ID (each view logged with its reason): those who verify

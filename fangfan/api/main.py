@@ -136,6 +136,10 @@ def _mount() -> None:
     api.add_router("/parameters", params.router)
     api.add_router("/users", users.router)
     api.add_router("/warnings", warnings.router)
+    from fangfan.api.routers import lowincome
+
+    api.add_router("/lowincome", lowincome.router)
+    api.add_router("/reports", "fangfan.api.routers.reports.router")
 
 
 _mount()

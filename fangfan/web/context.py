@@ -10,9 +10,11 @@ _READERS = (*_ALL_CASE, Role.COUNTY_CA)
 MENU = (
     ("待办", "/", (*_READERS, Role.COUNTY_DEPT, Role.ADMIN)),
     ("农户档案", "/households/", _READERS),
-    ("案件", "/cases/", _ALL_CASE),
+    ("案件", "/cases/", (*_ALL_CASE, Role.COUNTY_CA)),
+    ("低保特困", "/lowincome/", (Role.TOWNSHIP, Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
     ("自主申报", "/declarations/", (Role.VILLAGE, Role.TOWNSHIP)),
     ("统计图表", "/dashboard/", (*_ALL_CASE, Role.COUNTY_CA)),
+    ("报表", "/reports/", (*_ALL_CASE, Role.COUNTY_CA)),
     ("县级参数", "/parameters/", (Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE)),
     ("部门数据", "/departments/upload/", (Role.COUNTY_DEPT,)),
     ("部门数据", "/departments/batches/", (Role.COUNTY_RR, Role.COUNTY_CA)),

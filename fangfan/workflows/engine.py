@@ -107,7 +107,7 @@ def register(workflow: Workflow) -> Workflow:
 def workflow_for(kind: str) -> Workflow:
     if kind not in _WORKFLOWS:
         # The tables register themselves on import.
-        from fangfan.workflows import elimination, identification  # noqa: F401
+        from fangfan.workflows import elimination, identification, lowincome  # noqa: F401
     try:
         return _WORKFLOWS[kind]
     except KeyError:

@@ -21,7 +21,7 @@ from django.utils.datastructures import MultiValueDict
 from fangfan.common import codes as C
 from fangfan.common.dates import DateError, parse_date
 from fangfan.common.money import MoneyError, parse_yuan
-from fangfan.workflows import elimination, identification
+from fangfan.workflows import elimination, identification, lowincome
 from fangfan.workflows.engine import Transition, workflow_for
 from fangfan.workflows.households import split_codes
 from fangfan.workflows.models import Case, Objection, Visit
@@ -253,6 +253,13 @@ FIELDS: dict[str, FieldSpec] = {
     # elimination
     "method": FieldSpec("消除方式", "choice", tuple(elimination.METHODS.items())),
     "scrutiny": FieldSpec("重点审查意见", "textarea", help="低保、特困或多种风险户必填"),
+    # W5 低保/特困 (workflows/lowincome.py)
+    "findings": FieldSpec("核对情况 (收入、财产、家庭变化)", "textarea"),
+    "starts_on": FieldSpec("起始发放月 (当月1日起)", "date"),
+    "own_income": FieldSpec("单人保成员本人年收入 (元)", "yuan", help="单人保按本人收入计算补差, 无收入填0"),
+    "override_reason": FieldSpec("不符合规则结果仍纳入的理由", "textarea", help="核对结果不是低保对象时必填"),
+    "income_above_on": FieldSpec("核实收入超过低保标准的日期", "date"),
+    "exit_reason": FieldSpec("退出原因", "choice", tuple(lowincome.EXIT_REASONS.items())),
 }
 # A key whose meaning differs by workflow.
 FIELDS_OF_KIND: dict[tuple[str, str], FieldSpec] = {
@@ -270,6 +277,7 @@ OPTIONAL: dict[tuple[str, str] | str, tuple[str, ...]] = {
     (Case.Kind.IDENTIFICATION, "approve"): ("hits_decision",),
     (Case.Kind.ELIMINATION, "approve"): ("scrutiny",),
     (Case.Kind.ELIMINATION, "verify"): ("investigators_signed", "household_signed"),
+    (Case.Kind.LOWINCOME, "approve"): ("own_income", "override_reason"),
 }
 
 

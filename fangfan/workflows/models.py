@@ -34,6 +34,8 @@ class Case(models.Model):
         ELIMINATION = "elimination", "风险消除"
         ROLLBACK = "rollback", "风险消除回退"
         REMOVAL = "removal", "监测对象清退"
+        LOWINCOME = "lowincome", "低保特困申请"
+        LOWINCOME_REVIEW = "lowincome_review", "低保特困复核"
 
     kind = models.CharField("类型", max_length=20, choices=Kind.choices)
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="cases")

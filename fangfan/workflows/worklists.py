@@ -512,6 +512,33 @@ def candidates(*, actor, as_of: dt.date, township: str = "", village: str = "") 
     return Rows(qs, build, count=lambda: cached("candidates", prefix, latest, qs.count))
 
 
+# ---- 8b. 应保未保 (dibao_unserved, rules.md three colours; 篇十四) ---------------------------------
+
+def dibao_unserved(*, actor, as_of: dt.date, township: str = "", village: str = "") -> Rows:
+    """Households the latest screening found below the 低保 line with no member in 低保/特困 and no
+    open 低保特困 application: the township (or village on its behalf) opens a W5 case from here."""
+    from fangfan.screening.models import ScreeningResult
+
+    results = _in(ScreeningResult.objects.all(), "household__village_id", actor, township, village)
+    latest = results.order_by("-as_of").values_list("as_of", flat=True).first()
+    if latest is None:
+        return Rows([], lambda items: [])
+    open_case = Case.objects.filter(kind=Case.Kind.LOWINCOME, closed_on__isnull=True, household=OuterRef("household"))
+    qs = (results.filter(as_of=latest, dibao_unserved=True).filter(~Exists(open_case))
+          .select_related("household__village").order_by("household__village_id", "household__household_number"))
+
+    def build(items) -> list[dict]:
+        heads = _heads(r.household_id for r in items)
+        return [{
+            **_household_cells(r.household, heads), "household_size": r.household_size,
+            "per_capita_dibao_income": format_yuan(r.per_capita_dibao_income) if r.per_capita_dibao_income is not None else "",
+            "low_income_class": "符合低保条件", "as_of": r.as_of,
+        } for r in items]
+
+    prefix = _prefix(actor, township, village) or ""
+    return Rows(qs, build, count=lambda: cached("dibao_unserved", prefix, latest, qs.count))
+
+
 # ---- the catalogue -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -613,6 +640,10 @@ WORKLISTS: dict[str, Worklist] = {w.key: w for w in (
              (*_HOUSEHOLD, ("candidate", "候选类别"), ("risks", "风险"), ("per_capita_income", "人均纯收入(元)"),
               ("income_line", "监测范围(元)"), ("negative_list", "负面清单"), ("as_of", "筛查日期")),
              "最近一次筛查没有发现未纳入的疑似对象"),
+    Worklist("dibao_unserved", "应保未保 (收入低于低保标准、未纳入低保特困)", dibao_unserved,
+             (*_HOUSEHOLD, ("household_size", "家庭人口"), ("per_capita_dibao_income", "低保口径人均收入(元)"),
+              ("low_income_class", "低收入类别"), ("as_of", "筛查日期")),
+             "最近一次筛查没有应保未保的户"),
     Worklist("declarations", "待处理的农户自主申报", declarations,
              (("receipt", "回执号"), ("village", "村"), ("name", "申报人"), ("id_number", "证件号码"),
               ("phone", "联系电话"), ("risk", "困难类型"), ("stage", "阶段"), ("submitted_at", "申报时间"),
@@ -630,7 +661,7 @@ ROLE_LISTS: dict[str, tuple[str, ...]] = {
     Role.VILLAGE: (*_CASE_WORKERS, "declarations", "dept_warnings"),
     Role.TOWNSHIP: (*_CASE_WORKERS, "declarations", "dept_warnings"),
     Role.COUNTY_RR: (*_CASE_WORKERS, "dept_warnings"),
-    Role.COUNTY_CA: ("overdue",),
+    Role.COUNTY_CA: ("waiting", "dibao_unserved", "overdue"),
     Role.CITY: ("waiting", "overdue"),
     Role.PROVINCE: ("waiting", "overdue"),
     Role.COUNTY_DEPT: (),
@@ -640,7 +671,8 @@ ROLE_NOTE = {
     Role.COUNTY_DEPT: "县行业部门的待办是本部门推送数据产生的预警及其核查结果, 见「结果反馈」和「转介」; "
                       "按规定县行业部门不查看农户档案, 因此这里没有户级待办。",
     Role.ADMIN: "系统管理员不办理案件, 没有户级待办。请在「用户管理」中添加、停用账号或重置密码。",
-    Role.COUNTY_CA: "县民政局的低保、特困 (W5) 待办尚未建成; 这里列出本县超期的识别认定与比对, 供督促。",
+    Role.COUNTY_CA: "县民政局: 待审批、待决定的低保特困案件, 应保未保的户, 以及本县超期的识别认定与比对 (供督促)。"
+                    "发放名单见「低保特困发放」。",
     Role.CITY: "市督查: 本市超期事项按层级汇总; 需要本级审批的回退、清退申请也在这里。",
     Role.PROVINCE: "省督查: 本省超期事项按层级汇总; 需要本级审批的回退、清退申请也在这里。",
 }

@@ -45,13 +45,25 @@ def api_data(db) -> dict:
                                consent={"signer_name": "户主"})
     number = households[1].household_number
     warning, referral = _warning(households[2])
+    payment_list = _payment_list()
     return {
         "token": api_token_create(actor=None, user=user, name="schemathesis"),
         # the village's own token too: the warning and case steps it may take reach their forms
         "village_token": api_token_create(actor=None, user=cadre, name="schemathesis-village"),
         "paths": {"number": number, "household_number": number, "case_id": case.pk, "key": "candidates",
-                  "name": "home_check", "warning_id": warning.pk, "referral_id": referral.pk},
+                  "name": "home_check", "warning_id": warning.pk, "referral_id": referral.pk,
+                  "list_id": payment_list.pk},
     }
+
+
+def _payment_list():
+    """A draft 低保 payment list of the village's township (/api/v1/lowincome/payments/{list_id})."""
+    from django.utils import timezone
+
+    from fangfan.lowincome.models import PaymentList
+
+    return PaymentList.objects.create(township_code=VILLAGE[:9], month=dt.date(2026, 3, 1),
+                                      generated_at=timezone.now(), generated_by="test")
 
 
 def _warning(household):

@@ -92,6 +92,13 @@ ROUTES: dict[str, str] = {
     "attachments/<int:attachment_id>/": "attachment",
     "workflows/notices/<str:village_code>/": "village",
     "dashboard/": "list",
+    "reports/": "list",
+    "reports/<str:key>/": "report",
+    "reports/spot-check/draw/": "param",
+    "reports/spot-check/items/<int:item_id>/": "spot_item",
+    "reports/problems/new/": "param",
+    "reports/problems/from-quality/": "param",
+    "reports/problems/<int:problem_id>/close/": "problem",
     "parameters/": "list",
     "parameters/preview": "param",
     "parameters/set": "param",
@@ -117,6 +124,11 @@ ROUTES: dict[str, str] = {
     "referrals/": "list",
     "referrals/<int:referral_id>/answer/": "referral",
     "audit/personal-data/": "list",
+    "lowincome/": "list",
+    "lowincome/payments/<int:list_id>/": "payment_list",
+    "lowincome/payments/<int:list_id>/paid/": "payment_list",
+    "lowincome/apply/<str:number>/": "household",
+    "lowincome/review/<str:number>/": "household",
     "users/": "admin",
     "users/new/": "admin",
     "users/<int:pk>/": "admin",
@@ -139,10 +151,19 @@ API_ROUTES: dict[str, str] = {
     "GET /api/v1/worklists/": "list",
     "GET /api/v1/worklists/{key}": "worklist",
     "GET /api/v1/dashboard/": "list",
+    "GET /api/v1/reports/": "list",
+    "GET /api/v1/reports/{name}": "report",
     "GET /api/v1/parameters/": "list",
     "POST /api/v1/parameters/": "param",
     "POST /api/v1/parameters/preview": "param",
     "POST /api/v1/evaluate/household": "evaluate",
+    "GET /api/v1/lowincome/payments": "list",
+    "POST /api/v1/lowincome/payments": "param",
+    "GET /api/v1/lowincome/payments/{list_id}": "payment_list",
+    "POST /api/v1/lowincome/payments/{list_id}/paid": "payment_list",
+    "GET /api/v1/lowincome/households/{number}": "household",
+    "POST /api/v1/lowincome/households/{number}/apply": "household",
+    "POST /api/v1/lowincome/households/{number}/review": "household",
     "GET /api/v1/users/me": "self",
     "GET /api/v1/users/": "admin",
     "GET /api/v1/warnings/": "list",
@@ -156,10 +177,10 @@ API_ROUTES: dict[str, str] = {
     "POST /api/v1/warnings/{warning_id}/refer": "warning",
 }
 
-XLSX_ROUTES = {"", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/",
+XLSX_ROUTES = {"", "reports/<str:key>/", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/",
                "departments/unregistered/", "warnings/", "warnings/overview/", "warnings/feedback/",
                "warnings/civil-affairs/"}
-CSV_ROUTES = {"warnings/feedback/"}
+CSV_ROUTES = {"warnings/feedback/", "reports/<str:key>/"}
 
 
 # ---------------------------------------------------------------------------------------- fixtures
@@ -185,8 +206,28 @@ def _plant(code: str, on: dt.date) -> dict:
                                        referred_on=on, county=code[:6])
     # The URLs name the 民政 warning (another department's for the 医保 user); the 医保 one is in
     # the 医保 user's lists, which must still show no household of it.
+    from fangfan.lowincome.models import PaymentList
+
+    payment_list, _ = PaymentList.objects.get_or_create(township_code=code[:9], month=dt.date(2026, 5, 1),
+                                                        defaults={"generated_at": dt.datetime(2026, 5, 2, tzinfo=dt.UTC),
+                                                                  "generated_by": "system"})
+    problem, spot_item = _plant_supervision(code, household, on)
     return {"household": household, "member": member, "measure": measure, "case": case, "attachment": attachment,
+            "problem": problem, "spot_item": spot_item,
+            "payment_list": payment_list,
             "declaration": declaration, "opener": opener, "warning": warnings["民政"], "referral": referral}
+
+
+def _plant_supervision(code: str, household, on: dt.date):
+    from fangfan.reports.models import Problem, SpotCheck, SpotCheckItem
+
+    problem = Problem.objects.create(source="supervision", household=household, village_code=code,
+                                     description=f"问题{NUMBER[code]}", owner="村委会", deadline=on, raised_on=on)
+    check = SpotCheck.objects.create(county=code[:6], as_of=on, seed=1, ratio="0.05", frame_households=1,
+                                     frame_sha256="0" * 64, frame=b"")
+    item = SpotCheckItem.objects.create(spot_check=check, household=household, village_code=code,
+                                        township_code=code[:9])
+    return problem, item
 
 
 def _plant_warning(code: str, department: str, household, member, on: dt.date):
@@ -281,6 +322,12 @@ def _worklist_keys() -> list[str]:
     return list(WORKLISTS)
 
 
+def _report_names() -> list[str]:
+    from fangfan.reports.selectors import REPORTS
+
+    return list(REPORTS)
+
+
 def _values(kind: str, planted: dict) -> dict[str, str]:
     """URL parameter values naming the planted objects of one village."""
     return {
@@ -296,6 +343,9 @@ def _values(kind: str, planted: dict) -> dict[str, str]:
         "pk": str(planted["opener"].pk),
         "warning_id": str(planted["warning"].pk),
         "referral_id": str(planted["referral"].pk),
+        "problem_id": str(planted["problem"].pk),
+        "item_id": str(planted["spot_item"].pk),
+        "list_id": str(planted["payment_list"].pk),
     }
 
 
@@ -304,13 +354,17 @@ def _fill(route: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route)
 
 
-OBJECT_KINDS = {"household", "case", "member", "measure", "attachment", "village", "receipt", "warning", "referral"}
+OBJECT_KINDS = {"household", "case", "member", "measure", "attachment", "village", "receipt", "warning", "referral",
+                "problem", "spot_item",
+                "payment_list"}
 
 
 def _snapshot(world) -> dict:
     """What a refused request must leave unchanged."""
     from fangfan.declarations.models import Declaration
+    from fangfan.lowincome.models import Enrolment, PaymentList
     from fangfan.registry.models import Household, Measure
+    from fangfan.reports.models import Problem, SpotCheckItem
     from fangfan.screening.models import CountyParameter
     from fangfan.workflows.models import AssistancePlan, Contact, Visit
 
@@ -326,6 +380,10 @@ def _snapshot(world) -> dict:
         "parameters": CountyParameter.objects.count(),
         "warnings": sorted(DeptWarning.objects.values_list("pk", "state", "version", "outcome")),
         "referrals": sorted(Referral.objects.values_list("pk", "answered_on")) + [Referral.objects.count()],
+        "problems": sorted(Problem.objects.values_list("pk", "status", "version")) + [Problem.objects.count()],
+        "spot_items": sorted(SpotCheckItem.objects.exclude(result="").values_list("pk", "result")),
+        "payment_lists": sorted(PaymentList.objects.values_list("pk", "state", "version")),
+        "enrolments": Enrolment.objects.count(),
     }
 
 
@@ -335,9 +393,10 @@ def test_it_shows_no_outside_household_on_any_list_search_or_export(client, worl
     outside = OUTSIDE[username]
     outside_id = world["planted"][outside[0]]["member"].id_number
     for route, kind in ROUTES.items():
-        if kind not in ("list", "public", "worklist"):
+        if kind not in ("list", "public", "worklist", "report"):
             continue
-        urls = ["/" + _fill(route, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else ["/" + route]
+        keys = _worklist_keys() if kind == "worklist" else _report_names()
+        urls = ["/" + _fill(route, {"key": key}) for key in keys] if kind in ("worklist", "report") else ["/" + route]
         for url in urls:
             # by list, by search (household number, name, ID number) and by export
             queries = ["", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?q=" + outside_id,
@@ -405,8 +464,9 @@ def test_it_shows_and_changes_nothing_outside_through_the_api(client, world, use
     before = _snapshot(world)
     for route, kind in API_ROUTES.items():
         method, path = route.split(" ", 1)
-        if kind in ("list", "worklist", "self"):
-            paths = [_fill(path, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else [path]
+        if kind in ("list", "worklist", "self", "report"):
+            paths = ([_fill(path, {"key": key}) for key in _worklist_keys()] if kind == "worklist" else
+                     [_fill(path, {"name": name}) for name in _report_names()] if kind == "report" else [path])
             for url in paths:
                 for query in ("", "?q=" + NUMBER[outside[0]], "?q=" + SECRET_NAME[outside[0]], "?q=" + outside_id,
                               "?village=" + outside[0], "?region=" + outside[0]):

@@ -57,7 +57,9 @@ def _actions(user, household) -> list[tuple[str, str]]:
         actions.append(("帮扶计划", f"/plans/{n}/"))
     if role in _CASE_OPENERS:
         actions.append(("回访", f"/visits/{n}/new/"))
-    return actions
+    from fangfan.web.views.lowincome import household_actions
+
+    return actions + household_actions(user, household)
 
 
 @login_required
@@ -73,6 +75,7 @@ def household_detail(request, number: str):
     phone = file["household"].phone
     file["phone"] = phone if file["may_view_full_id"] else mask_phone(phone)
     file["dept_warnings"] = _dept_warnings(request.user, file["household"])
+    file["lowincome"] = _lowincome(file)
     return render(request, "web/households/file.html", file)
 
 
@@ -83,6 +86,15 @@ def _dept_warnings(user, household) -> list[dict]:
 
     return [{"warning": w, "kind": KINDS[w.kind].label if w.kind in KINDS else w.kind}
             for w in household_warnings(actor=user, household=household)]
+
+
+def _lowincome(file: dict) -> dict:
+    """The 低保/特困 section (fangfan.lowincome): class with its arithmetic, 应保未保, top-up."""
+    from fangfan.lowincome.selectors import household_lowincome
+
+    household = file["household"]
+    return household_lowincome(household=household, members=list(household.members.all()), result=file["result"],
+                               incomes=file["incomes"])
 
 
 @login_required
