@@ -28,6 +28,7 @@ from fangfan.registry.interchange.parts import partition_folders, read_partition
 from fangfan.registry.interchange.read import Problem, ReadResult, read_interchange
 from fangfan.registry.models import MEASURE_KEY_LENGTH, ImportBatch, ImportSnapshot
 from fangfan.registry.progress import Progress
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.registry.search import initials_expr
 
 _IN_CHUNK = 5_000  # keys per IN (...) query: well under SQLite's parameter limit
@@ -378,6 +379,8 @@ def registry_import(*, actor, path: str | Path, check_only: bool = False, progre
     one part and the import is still all or nothing."""
     started = time.perf_counter()
     scope = _import_scope(actor)  # before reading anything: a role that may not import learns it at once
+    if not check_only:
+        entry_window_guard(actor=actor, region_code=scope)  # W7: closed after a campaign's entry
     path = Path(path)
     batch = uuid.uuid4().hex[:12]
     bar = Progress(enabled=progress)

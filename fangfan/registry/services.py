@@ -14,6 +14,7 @@ from fangfan.common.ids import mask
 from fangfan.regions import codes as region_codes
 from fangfan.regions.models import Region
 from fangfan.registry import dbframes
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.registry.importing import ImportRejected, ImportSummary, _jsonable, registry_import
 
 __all__ = [
@@ -43,6 +44,7 @@ def household_update(
 
     from fangfan.registry.models import Household
 
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     with transaction.atomic():
         fresh = Household.objects.get(pk=household.pk)
         version = fresh.version if expected_version is None else expected_version
@@ -176,6 +178,7 @@ def member_status_update(*, actor, member_id: int, status: str, on, reason: str,
         raise ValueError(f"人员状态应为 {'、'.join(label for _, label in C.MEMBER_STATUS.items)}, 收到 {status!r}")
     with transaction.atomic():
         member = Member.objects.select_for_update().select_related("household").get(pk=member_id)
+        entry_window_guard(actor=actor, region_code=member.household.village_id)  # W7: closed after the entry
         before = member.status
         Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
         Household.objects.filter(pk=member.household_id).update(version=F("version") + 1, updated_at=timezone.now())

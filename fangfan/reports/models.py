@@ -81,3 +81,55 @@ class Problem(models.Model):
     class Meta:
         ordering = ["status", "deadline", "id"]
         indexes = [models.Index(fields=["status", "deadline"], name="problem_status_deadline")]
+
+
+class Campaign(models.Model):
+    """集中排查 (workflows.md W7; 篇二 五, 篇一 (三)): a region (code prefix), the priority groups it
+    targets (篇二 (一)2, codes in fangfan.reports.campaigns.TARGET_GROUPS), its phases with deadlines
+    and the share of 脱贫户 and monitored households to be visited at home in the field phase.
+    The rules (deadlines as instants, the entry window, coverage) are in fangfan.reports.campaigns."""
+
+    name = models.CharField("名称", max_length=100)
+    region = models.CharField("区划代码(前缀)", max_length=12, db_index=True)
+    year = models.PositiveSmallIntegerField("年度")
+    target_groups = models.JSONField("重点人群", default=list)
+    coverage_target = models.PositiveSmallIntegerField("入户覆盖目标(%)", default=100)
+    source = models.CharField("依据", max_length=100, blank=True)
+    # Set when `fangfan campaign plan` made it from a profile ("calendar", "sweep-1/2" …): planning twice
+    # creates nothing new.
+    planned_key = models.CharField("计划来源", max_length=20, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-year", "region", "id"]
+        constraints = [models.UniqueConstraint(fields=["region", "year", "planned_key"],
+                                               condition=~models.Q(planned_key=""), name="campaign_planned_once")]
+
+
+class CampaignPhase(models.Model):
+    """One phase of a campaign: it is due by `due_on` (to the end of that day) or, with `due_time`,
+    by that time of day (篇二: 信息录入 5月31日 18:00). `opens_on` is when it starts, if not the day
+    after the previous phase's deadline; for the correction phase it is the day from which village
+    and township accounts may write again (fangfan.reports.campaigns.entry_window_guard)."""
+
+    class Kind(models.TextChoices):
+        PREPARATION = "preparation", "前期准备"
+        FIELD = "field", "现场排查"
+        ENTRY = "entry", "信息录入"
+        CORRECTION = "correction", "数据修正"
+        REPORT = "report", "总结报告"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="phases")
+    kind = models.CharField("阶段", max_length=12, choices=Kind.choices)
+    label = models.CharField("名称", max_length=40, blank=True)
+    opens_on = models.DateField("开始日期", null=True, blank=True)
+    due_on = models.DateField("截止日期")
+    due_time = models.TimeField("截止时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign_id", "due_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "kind"], name="campaign_phase_once")]
+        indexes = [models.Index(fields=["kind", "due_on"], name="campaign_phase_due")]

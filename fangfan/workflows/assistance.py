@@ -20,6 +20,7 @@ from fangfan.accounts.models import Role
 from fangfan.audit.services import audit_record
 from fangfan.common import codes as C
 from fangfan.regions.scope import in_scope, scope_queryset
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.registry.models import Household, Measure
 from fangfan.workflows import profile
 from fangfan.workflows.errors import ConcurrentEditError, GuardFailed, NotAllowed
@@ -94,6 +95,7 @@ def _check_writer(actor, household) -> None:
         raise NotAllowed("帮扶措施、联系人须由村、乡镇或县乡村振兴局账号录入")
     if not in_scope(actor, household.village_id):
         raise NotAllowed("该户不在本账号的管辖范围内")
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
 
 
 def measure_add(

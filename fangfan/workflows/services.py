@@ -9,13 +9,15 @@ import datetime as dt
 from django.db import transaction
 
 from fangfan.accounts.models import Role
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.audit.services import audit_record
 from fangfan.workflows import engine
 from fangfan.workflows.attachments import attachment_store  # noqa: F401
 from fangfan.workflows.assistance import contact_assign, measure_add, measure_status_set, plan_record  # noqa: F401
-from fangfan.workflows.elimination import elimination_propose, removal_request, rollback_request  # noqa: F401
+from fangfan.workflows import elimination as _elimination, identification as _identification
+from fangfan.workflows.elimination import removal_request, rollback_request  # noqa: F401
 from fangfan.workflows.errors import NotAllowed, WorkflowError
-from fangfan.workflows.identification import identification_open, require_consent  # noqa: F401
+from fangfan.workflows.identification import require_consent  # noqa: F401
 from fangfan.workflows.models import Attachment, Case, HolidayEntry
 from fangfan.workflows.visits import visit_record  # noqa: F401
 
@@ -25,6 +27,8 @@ def case_advance(
     comment: str = "", attachments=(), data: dict | None = None,
 ) -> Case:
     """Fire one transition of a case (see engine.fire)."""
+    village = Case.objects.filter(pk=case_id).values_list("household__village_id", flat=True).first()
+    entry_window_guard(actor=actor, region_code=village or "")  # W7: closed after a campaign's entry
     return engine.fire(case_id, transition, actor=actor, seen_version=seen_version, on=on, comment=comment,
                        attachments=attachments, data=data)
 
@@ -39,6 +43,7 @@ def case_step(
         case = Case.objects.select_related("household").filter(pk=case_id).first()
         if case is None:
             raise WorkflowError(f"案件 {case_id} 不存在")
+        entry_window_guard(actor=actor, region_code=case.household.village_id)  # W7: closed after the entry
         ids = [attachment_store(actor=actor, household=case.household, file=f, case=case).pk for f in files]
         return engine.fire(case_id, transition, actor=actor, seen_version=seen_version, on=on, comment=comment,
                            attachments=ids, data=data)
@@ -49,6 +54,7 @@ def case_open_identification(
     green_channel_risk: str | None = None, files=(),
 ) -> Case:
     """W1 step 1 with its uploaded files (附件1 scans ...), in one transaction."""
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     with transaction.atomic():
         ids = [attachment_store(actor=actor, household=household, file=f).pk for f in files]
         case = identification_open(actor=actor, household=household, channel=channel, on=on, reason=reason,
@@ -60,6 +66,7 @@ def case_open_identification(
 def case_open_undo(*, actor, household, kind: str, on: dt.date, reason: str, files=()) -> Case:
     """风险消除回退 or 监测对象清退 request with its uploaded files, in one transaction."""
     request = {Case.Kind.ROLLBACK: rollback_request, Case.Kind.REMOVAL: removal_request}[kind]
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     with transaction.atomic():
         ids = [attachment_store(actor=actor, household=household, file=f).pk for f in files]
         case = request(actor=actor, household=household, on=on, reason=reason)
@@ -68,6 +75,16 @@ def case_open_undo(*, actor, household, kind: str, on: dt.date, reason: str, fil
             # The opening event names its files like any other step's.
             case.events.filter(transition="open").update(attachments=[str(i) for i in ids])
     return case
+
+
+def elimination_propose(*, actor, household, on: dt.date, reason: str = "") -> Case:
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
+    return _elimination.elimination_propose(actor=actor, household=household, on=on, reason=reason)
+
+
+def identification_open(*, actor, household, **kwargs) -> Case:
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
+    return _identification.identification_open(actor=actor, household=household, **kwargs)
 
 
 def holiday_set(*, actor, region_prefix: str, date: dt.date, is_workday: bool, note: str = "") -> HolidayEntry:

@@ -18,6 +18,7 @@ from fangfan.accounts.models import Role
 from fangfan.audit.services import audit_record
 from fangfan.common import codes as C
 from fangfan.regions.scope import code_range_sql, in_scope, prefix_for
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.registry.models import Household
 from fangfan.workflows import profile
 from fangfan.workflows.errors import GuardFailed, NotAllowed
@@ -94,6 +95,7 @@ def visit_record(
         raise NotAllowed("回访须由村、乡镇或县乡村振兴局账号录入")
     if not in_scope(actor, household.village_id):
         raise NotAllowed("该户不在本账号的管辖范围内")
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     code = METHOD_LOOKUP.get(method)
     if code is None:
         raise GuardFailed("回访方式须为 入户、电话 或 微信")

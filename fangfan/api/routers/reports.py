@@ -44,6 +44,57 @@ def report_kinds(request):
     return [{"name": r.name, "title": r.title, "source": r.source} for r in REPORTS.values()]
 
 
+class CampaignPhaseOut(Schema):
+    kind: str
+    label: str
+    opens_on: Optional[dt.date]
+    due: str
+    state: str
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    region: str
+    year: int
+    target_groups: list[dict]
+    coverage_target: int
+    source: str
+    current: str
+    entry_closed: bool
+    closed_from: Optional[dt.datetime]
+    closed_until: Optional[dt.datetime]
+    phases: list[CampaignPhaseOut]
+    coverage: list[TableOut] = []
+
+
+@router.get("/campaigns", response=list[CampaignOut], summary="集中排查(阶段、录入窗口、入户覆盖)")
+def campaigns(request, year: Optional[int] = None, coverage: bool = False, limit: int = 1000):
+    """本账号辖区的集中排查。year: 年度。coverage=true 时附各级入户覆盖表(每表最多 limit 行)。"""
+    from fangfan.reports import campaigns as C
+
+    found = C.campaigns_for(request.auth).prefetch_related("phases")
+    if year is not None:
+        found = found.filter(year=year)
+    limit = max(0, min(limit, 100_000))
+    out = []
+    for campaign in found[:200]:
+        row = C.summary(campaign, request.auth)
+        if coverage:
+            tables, _ = C.coverage(campaign, prefix=_prefix(request.auth))
+            row["coverage"] = [{"key": t.key, "title": t.title, "note": t.note, "columns": t.columns,
+                                "rows": [list(r) for r in t.frame.head(limit).rows()], "total": t.frame.height}
+                               for t in tables]
+        out.append(row)
+    return out
+
+
+def _prefix(actor):
+    from fangfan.regions.scope import prefix_for
+
+    return prefix_for(actor)
+
+
 @router.get("/{name}", response=ReportOut, summary="报表数据(各表的列名与行)")
 def report(request, name: str, region: str = "", as_of: Optional[dt.date] = None, year: Optional[int] = None,
            limit: int = 1000):

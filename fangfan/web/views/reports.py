@@ -183,8 +183,108 @@ def problems_from_quality(request):
     return _act(request, "/reports/problem-ledger/", work)
 
 
+# ---- 集中排查 (W7) ------------------------------------------------------------------------------
+def _campaign(actor, campaign_id: int):
+    from fangfan.reports.campaigns import campaigns_for
+
+    found = campaigns_for(actor).filter(pk=campaign_id).first()
+    if found is None:
+        raise Http404("不存在或不在本账号的管辖范围内")
+    return found
+
+
+def _phase_specs(post) -> list:
+    """The phases of the create form: per kind a due date, optional time and opening day; a kind
+    left without a date is not part of the campaign."""
+    from fangfan.reports.campaigns import KIND_LABELS, PhaseSpec
+
+    specs = []
+    for kind, label in KIND_LABELS.items():
+        due = (post.get(f"{kind}_due") or "").strip()
+        if not due:
+            continue
+        specs.append(PhaseSpec(kind, _date(due, f"{label}截止日期"), _time(post.get(f"{kind}_time"), label),
+                               _date(post.get(f"{kind}_opens"), f"{label}开始日期") if post.get(f"{kind}_opens") else None))
+    return specs
+
+
+def _time(value: str | None, label: str):
+    import datetime as dt
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise WorkflowError(f"{label}截止时间应为 时:分 (如 18:00)") from None
+
+
+@login_required
+def campaign_list(request):
+    from fangfan.reports import campaigns as C
+
+    if request.method == "POST":
+        def work():
+            year = (request.POST.get("year") or "").strip()
+            target = (request.POST.get("coverage_target") or "100").strip()
+            if not year.isdigit() or not target.isdigit():
+                raise WorkflowError("年度和入户覆盖目标应为整数")
+            campaign = C.campaign_create(
+                actor=request.user, name=request.POST.get("name", ""), region=request.POST.get("region", ""),
+                year=int(year), phases=_phase_specs(request.POST), target_groups=request.POST.getlist("target_groups"),
+                coverage_target=int(target))
+            return f"已设置集中排查「{campaign.name}」"
+        return _act(request, "/reports/campaigns/", work)
+    rows = [C.summary(c, request.user) for c in C.campaigns_for(request.user).prefetch_related("phases")[:SHOWN_ROWS]]
+    return render(request, "web/reports/campaigns.html", {
+        "campaigns": rows, "may_create": getattr(request.user, "role", None) in C.CREATORS,
+        "groups": C.TARGET_GROUPS.items(), "kinds": C.KIND_LABELS.items(),
+        "region": prefix_for(request.user) or "", "year": timezone.localdate().year,
+    })
+
+
+@login_required
+def campaign_detail(request, campaign_id: int):
+    from fangfan.reports import campaigns as C
+
+    campaign = _campaign(request.user, campaign_id)
+    tables, period = C.coverage(campaign, prefix=prefix_for(request.user))
+    return render(request, "web/reports/campaign.html", {
+        "c": C.summary(campaign, request.user), "campaign": campaign, "period": period,
+        "tables": [{"key": t.key, "title": t.title, "note": t.note, "columns": t.columns,
+                    "rows": t.frame.head(SHOWN_ROWS).rows(), "total": t.frame.height} for t in tables],
+        "shown_rows": SHOWN_ROWS, "may_edit": getattr(request.user, "role", None) in C.CREATORS,
+        "kinds": C.KIND_LABELS.items(),
+    })
+
+
+@login_required
+@require_POST
+def campaign_phase(request, campaign_id: int):
+    from fangfan.reports import campaigns as C
+
+    campaign = _campaign(request.user, campaign_id)
+    kind = request.POST.get("kind", "")
+
+    def work():
+        label = C.KIND_LABELS.get(kind, kind)
+        version = request.POST.get("seen_version", "")
+        C.phase_set(actor=request.user, campaign=campaign, kind=kind,
+                    due_on=_date(request.POST.get("due_on"), f"{label}截止日期"),
+                    due_time=_time(request.POST.get("due_time"), label),
+                    opens_on=_date(request.POST.get("opens_on"), f"{label}开始日期")
+                    if request.POST.get("opens_on") else None,
+                    seen_version=int(version) if version.isdigit() else None)
+        return f"已设置{label}"
+    return _act(request, f"/reports/campaigns/{campaign.pk}/", work)
+
+
 urlpatterns: list = [
     path("reports/", report_list, name="reports"),
+    path("reports/campaigns/", campaign_list, name="campaigns"),
+    path("reports/campaigns/<int:campaign_id>/", campaign_detail, name="campaign"),
+    path("reports/campaigns/<int:campaign_id>/phase/", campaign_phase, name="campaign_phase"),
     path("reports/<str:key>/", report_page, name="report"),
     path("reports/spot-check/draw/", spot_check_draw, name="spot_check_draw"),
     path("reports/spot-check/items/<int:item_id>/", spot_check_record, name="spot_check_record"),
