@@ -26,6 +26,7 @@ from fangfan.policy.warnings import KINDS
 from fangfan.regions.scope import in_scope
 from fangfan.registry.interchange.sources import SourceError
 from fangfan.registry.services import member_status_update
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.screening.parameters import current_parameters
 
 
@@ -193,6 +194,7 @@ def _warning_for_step(actor, warning_id: int, roles, what: str, seen_version: in
     warning = DeptWarning.objects.select_for_update().filter(pk=warning_id).first()
     if warning is None or not in_scope(actor, warning.village_code):
         raise PermissionDenied("预警不存在或不在本账号的管辖范围内")
+    entry_window_guard(actor=actor, region_code=warning.village_code)  # a campaign's closed entry window
     if seen_version is not None and warning.version != seen_version:
         raise WarningStale("该预警已被他人处理, 请刷新后重试")
     return warning

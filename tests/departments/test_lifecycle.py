@@ -175,3 +175,23 @@ def test_it_attaches_negative_list_hits_to_the_household(warnings):
     warning = warnings.filter(action="negative").first()
 
     assert warning in selectors.negative_hits(household=warning.household)
+
+
+def test_it_refuses_the_village_after_a_campaigns_entry_window_closed(warnings, monkeypatch):
+    from fangfan.reports import campaigns as C
+
+    warning = warnings.filter(kind="unemployment").first()
+    village, township = _users_for(warning)
+    county = UserFactory(username="xian", role=Role.COUNTY_RR, region_code=COUNTY_CODE)
+    C.campaign_create(actor=county, name="集中排查", region="341225", year=2026, phases=[
+        C.PhaseSpec("field", dt.date(2026, 5, 27)), C.PhaseSpec("entry", dt.date(2026, 5, 31), dt.time(18, 0)),
+        C.PhaseSpec("correction", dt.date(2026, 6, 5))])
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    monkeypatch.setattr(C, "now", lambda: dt.datetime(2026, 5, 31, 18, 0, tzinfo=shanghai))
+
+    with pytest.raises(PermissionDenied, match="18:00 截止"):
+        warning_pass(actor=township, warning_id=warning.pk)
+    with pytest.raises(PermissionDenied, match="18:00 截止"):
+        warning_verify(actor=village, warning_id=warning.pk, outcome="no_risk", note="x")
+    assert DeptWarning.objects.get(pk=warning.pk).state == "township"
+    assert warning_pass(actor=county, warning_id=warning.pk).state == "village"  # the county is never refused
