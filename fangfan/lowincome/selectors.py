@@ -151,3 +151,33 @@ def enrolments(*, actor) -> QuerySet[Enrolment]:
     if prefix is None or role_of(actor) not in (*PAYMENT_READERS, Role.VILLAGE):
         return Enrolment.objects.none()
     return Enrolment.objects.filter(code_range_q("household__village_id", prefix)).select_related("household__village")
+
+
+# ---- 临时救助 ------------------------------------------------------------------------------------
+
+TEMP_AID_READERS = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_CA, Role.COUNTY_RR, Role.CITY, Role.PROVINCE})
+
+
+def temp_aids(*, actor):
+    """The temporary-assistance records of the actor's region (household-blind roles see none)."""
+    from fangfan.lowincome.models import TempAid
+
+    prefix = prefix_for(actor)
+    if prefix is None or role_of(actor) not in TEMP_AID_READERS:
+        return TempAid.objects.none()
+    return TempAid.objects.filter(code_range_q("village_code", prefix)).select_related("household")
+
+
+def temp_aid_actions(actor, aid) -> list[tuple[str, str]]:
+    """(action, label) the actor may take on the record now."""
+    from fangfan.lowincome.models import TempAid
+
+    role = role_of(actor)
+    if aid.state == TempAid.State.TOWNSHIP and role == Role.TOWNSHIP:
+        return [("review_approve", "乡镇审核通过" + (" (报县民政局)" if aid.level == "county" else " 并发放")),
+                ("review_refuse", "不予救助")]
+    if aid.state == TempAid.State.COUNTY and role == Role.COUNTY_CA:
+        return [("decide_approve", "县民政局批准发放"), ("decide_refuse", "不予救助")]
+    if aid.state == TempAid.State.URGENT_PAID and role in (Role.VILLAGE, Role.TOWNSHIP):
+        return [("papers", "补齐材料")]
+    return []

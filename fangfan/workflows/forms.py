@@ -417,6 +417,11 @@ def step_initial(t: Transition, case: Case) -> dict:
     """Values to pre-fill: the county approves what the village proposed; the comparison
     starts from the departments' negative-list hits."""
     review = case.data.get("village_review") or {}
+    if t.name in ("home_check", "economic_check", "recheck"):
+        # The other programme's recent home check of the household, offered (issue 12, item 7).
+        from fangfan.lowincome.checkshare import reuse_initial
+
+        return reuse_initial(case, t.name, today())
     if t.name == "record_comparison":
         hits = comparison_hits(case)
         return comparison_initial(hits) if hits else {}

@@ -46,13 +46,14 @@ def api_data(db) -> dict:
     number = households[1].household_number
     warning, referral = _warning(households[2])
     payment_list = _payment_list()
+    aid = _temp_aid(households[2])
     return {
         "token": api_token_create(actor=None, user=user, name="schemathesis"),
         # the village's own token too: the warning and case steps it may take reach their forms
         "village_token": api_token_create(actor=None, user=cadre, name="schemathesis-village"),
         "paths": {"number": number, "household_number": number, "case_id": case.pk, "key": "candidates",
                   "name": "home_check", "warning_id": warning.pk, "referral_id": referral.pk,
-                  "list_id": payment_list.pk},
+                  "list_id": payment_list.pk, "aid_id": aid.pk, "village_code": VILLAGE},
     }
 
 
@@ -64,6 +65,15 @@ def _payment_list():
 
     return PaymentList.objects.create(township_code=VILLAGE[:9], month=dt.date(2026, 3, 1),
                                       generated_at=timezone.now(), generated_by="test")
+
+
+def _temp_aid(household):
+    """A 临时救助 application waiting for the township (/api/v1/lowincome/temp-aid/{aid_id})."""
+    from fangfan.lowincome.models import TempAid
+
+    return TempAid.objects.create(household=household, village_code=VILLAGE, cause="illness", reason="住院",
+                                  amount=100_000, state="township", level="township", township_limit=300_000,
+                                  level_arithmetic="1000.00 元 ≤ 乡镇审批限额 3000.00 元", applied_on=dt.date(2026, 3, 2))
 
 
 def _warning(household):

@@ -82,3 +82,24 @@ def test_it_gives_the_households_class_and_arithmetic(client):
     assert body["arithmetic"][0].startswith("低保口径人均收入 4000.00 元 < 低保标准 L 4830.00 元")
     elsewhere = users("610921100201")["civil"]
     assert client.get(f"/api/v1/lowincome/households/{h.household_number}", **auth(elsewhere)).status_code == 404
+
+
+def test_it_pays_urgent_temporary_aid_and_records_the_papers_through_the_api(client):
+    people = users()
+    h = family(wage_yuan=3000)
+    url = f"/api/v1/lowincome/households/{h.household_number}/temp-aid"
+    too_much = client.post(url, {"cause": "accident", "amount": "1000.01", "reason": "车祸", "urgent": True},
+                           content_type="application/json", **auth(people["township"]))
+    assert too_much.status_code == 422 and "先行救助上限 1000.00 元" in too_much.json()["detail"]
+    r = client.post(url, {"cause": "accident", "amount": "1000", "reason": "车祸", "urgent": True},
+                    content_type="application/json", **auth(people["township"]))
+    assert r.status_code == 201 and r.json()["state"] == "urgent_paid" and r.json()["paid_on"]
+    aid = r.json()["id"]
+    listed = client.get("/api/v1/lowincome/temp-aid", **auth(people["county"])).json()
+    assert [a["id"] for a in listed] == [aid]
+    done = client.post(f"/api/v1/lowincome/temp-aid/{aid}/papers", {"note": "事故证明"},
+                       content_type="application/json", **auth(people["village"]))
+    assert done.status_code == 200 and done.json()["state"] == "granted"
+    again = client.post(url, {"cause": "accident", "amount": "200", "reason": "再次"},
+                        content_type="application/json", **auth(people["village"]))
+    assert again.status_code == 422 and "12 个月内不重复救助" in again.json()["detail"]

@@ -121,3 +121,55 @@ def test_it_shows_downloads_and_marks_paid_a_payment_list(client):
     assert "月份 &#x27;2026-13&#x27; 无效" in response.content.decode()
     client.force_login(people["village"])
     assert client.get("/lowincome/").status_code == 403
+
+
+def test_it_applies_for_temporary_aid_and_the_county_approves_above_the_township_limit(client):
+    from fangfan.lowincome.models import TempAid
+
+    people = users()
+    h = family(wage_yuan=3000)
+    client.force_login(people["village"])
+    page = client.get(f"/households/{h.household_number}/").content.decode()
+    assert f"/lowincome/temp/apply/{h.household_number}/" in page
+    bad = client.post(f"/lowincome/temp/apply/{h.household_number}/", {"cause": "illness", "amount": "12,3x",
+                                                                          "reason": "住院"})
+    assert "救助金额不是有效金额" in bad.content.decode() and not TempAid.objects.exists()
+    r = client.post(f"/lowincome/temp/apply/{h.household_number}/", {"cause": "illness", "amount": "3000.01",
+                                                                        "reason": "住院押金"})
+    aid = TempAid.objects.get()
+    assert r["Location"] == f"/lowincome/temp/{aid.pk}/" and aid.level == "county"
+    page = client.get(f"/lowincome/temp/{aid.pk}/").content.decode()
+    assert "3000.01 元 &gt; 乡镇审批限额 3000.00 元" in page and 'name="action"' not in page  # the village has no step
+    client.force_login(people["township"])
+    assert "乡镇审核通过 (报县民政局)" in client.get(f"/lowincome/temp/{aid.pk}/").content.decode()
+    client.post(f"/lowincome/temp/{aid.pk}/act/", {"action": "review_approve", "comment": "属实", "seen_version": 1})
+    assert client.post(f"/lowincome/temp/{aid.pk}/act/", {"action": "decide_approve"}).status_code == 403
+    client.force_login(people["county"])  # 县乡村振兴局 reads only
+    assert "待县民政局审批" in client.get("/lowincome/temp/").content.decode()
+    assert client.post(f"/lowincome/temp/{aid.pk}/act/", {"action": "decide_approve"}).status_code == 403
+    client.force_login(people["civil"])
+    client.post(f"/lowincome/temp/{aid.pk}/act/", {"action": "decide_approve", "comment": "批准", "seen_version": 2})
+    aid.refresh_from_db()
+    assert (aid.state, aid.decided_by) == ("granted", people["civil"])
+
+
+def test_it_takes_a_villages_zero_report_and_lists_the_missing_ones_for_the_township(client):
+    from fangfan.lowincome.models import ZeroReport
+    from tests.factories import ensure_region
+
+    a, b = "130725100201", "130725100202"
+    ensure_region(a, "大营盘村")
+    ensure_region(b, "小营盘村")
+    people = users(a)
+    client.force_login(people["township"])
+    page = client.get("/lowincome/zero/?month=2026-05").content.decode()
+    assert "大营盘村" in page and "小营盘村" in page
+    client.force_login(people["village"])
+    empty = client.post(f"/lowincome/zero/{a}/", {"month": "2026-05"})
+    assert "本月无上报事项" in empty.content.decode() and not ZeroReport.objects.exists()
+    assert client.post(f"/lowincome/zero/{b}/", {"month": "2026-05", "nothing": "on"}).status_code == 404
+    r = client.post(f"/lowincome/zero/{a}/", {"month": "2026-05", "nothing": "on"})
+    assert r.status_code == 302 and ZeroReport.objects.get().nothing
+    client.force_login(people["township"])
+    row = client.get("/lowincome/zero/?month=2026-05").content.decode().split("<tbody>")[1]
+    assert "小营盘村" in row and "大营盘村" not in row

@@ -99,6 +99,9 @@ ROUTES: dict[str, str] = {
     "reports/problems/new/": "param",
     "reports/problems/from-quality/": "param",
     "reports/problems/<int:problem_id>/close/": "problem",
+    "reports/campaigns/": "list",
+    "reports/campaigns/<int:campaign_id>/": "campaign",
+    "reports/campaigns/<int:campaign_id>/phase/": "campaign",
     "parameters/": "list",
     "parameters/preview": "param",
     "parameters/set": "param",
@@ -129,6 +132,15 @@ ROUTES: dict[str, str] = {
     "lowincome/payments/<int:list_id>/paid/": "payment_list",
     "lowincome/apply/<str:number>/": "household",
     "lowincome/review/<str:number>/": "household",
+    "lowincome/temp/": "list",
+    "lowincome/temp/<int:aid_id>/": "temp_aid",
+    "lowincome/temp/<int:aid_id>/act/": "temp_aid",
+    "lowincome/temp/apply/<str:number>/": "household",
+    "lowincome/zero/": "list",
+    "lowincome/zero/<str:village_code>/": "village",
+    "lowincome/visits/": "list",
+    "lowincome/visits/<str:number>/": "household",
+    "lowincome/colours/": "list",
     "users/": "admin",
     "users/new/": "admin",
     "users/<int:pk>/": "admin",
@@ -153,6 +165,7 @@ API_ROUTES: dict[str, str] = {
     "GET /api/v1/dashboard/": "list",
     "GET /api/v1/reports/": "list",
     "GET /api/v1/reports/{name}": "report",
+    "GET /api/v1/reports/campaigns": "list",
     "GET /api/v1/parameters/": "list",
     "POST /api/v1/parameters/": "param",
     "POST /api/v1/parameters/preview": "param",
@@ -164,6 +177,18 @@ API_ROUTES: dict[str, str] = {
     "GET /api/v1/lowincome/households/{number}": "household",
     "POST /api/v1/lowincome/households/{number}/apply": "household",
     "POST /api/v1/lowincome/households/{number}/review": "household",
+    "GET /api/v1/lowincome/temp-aid": "list",
+    "POST /api/v1/lowincome/households/{number}/temp-aid": "household",
+    "GET /api/v1/lowincome/temp-aid/{aid_id}": "temp_aid",
+    "POST /api/v1/lowincome/temp-aid/{aid_id}/review": "temp_aid",
+    "POST /api/v1/lowincome/temp-aid/{aid_id}/decide": "temp_aid",
+    "POST /api/v1/lowincome/temp-aid/{aid_id}/papers": "temp_aid",
+    "GET /api/v1/lowincome/zero-reports": "list",
+    "POST /api/v1/lowincome/zero-reports/{village_code}": "village",
+    "GET /api/v1/lowincome/dibao-visits": "list",
+    "POST /api/v1/lowincome/households/{number}/dibao-visits": "household",
+    "GET /api/v1/lowincome/colours": "list",
+    "GET /api/v1/lowincome/colours/transitions": "list",
     "GET /api/v1/users/me": "self",
     "GET /api/v1/users/": "admin",
     "GET /api/v1/warnings/": "list",
@@ -179,7 +204,7 @@ API_ROUTES: dict[str, str] = {
 
 XLSX_ROUTES = {"", "reports/<str:key>/", "worklists/<str:key>/", "dashboard/", "workflows/notices/<str:village_code>/",
                "departments/unregistered/", "warnings/", "warnings/overview/", "warnings/feedback/",
-               "warnings/civil-affairs/"}
+               "warnings/civil-affairs/", "lowincome/colours/"}
 CSV_ROUTES = {"warnings/feedback/", "reports/<str:key>/"}
 
 
@@ -212,10 +237,26 @@ def _plant(code: str, on: dt.date) -> dict:
                                                         defaults={"generated_at": dt.datetime(2026, 5, 2, tzinfo=dt.UTC),
                                                                   "generated_by": "system"})
     problem, spot_item = _plant_supervision(code, household, on)
+    from fangfan.lowincome.models import TempAid
+
+    temp_aid = TempAid.objects.create(household=household, village_code=code, cause="illness", reason=SECRET_NAME[code],
+                                      amount=100_000, state="township", level="township", township_limit=300_000,
+                                      level_arithmetic="x", applied_on=on)
+    _plant_colours(household)
     return {"household": household, "member": member, "measure": measure, "case": case, "attachment": attachment,
             "problem": problem, "spot_item": spot_item,
-            "payment_list": payment_list,
+            "payment_list": payment_list, "temp_aid": temp_aid,
             "declaration": declaration, "opener": opener, "warning": warnings["民政"], "referral": referral}
+
+
+def _plant_colours(household) -> None:
+    """Red in May, yellow in June: every household is in the three-colour lists and transitions."""
+    from fangfan.screening.models import ParameterVersionSet, ScreeningResult, ScreeningRun
+
+    params, _ = ParameterVersionSet.objects.get_or_create(digest="matrix", defaults={"versions": {}})
+    for on, colour in ((dt.date(2026, 5, 10), "red"), (dt.date(2026, 6, 1), "yellow")):
+        ScreeningResult.objects.create(household=household, as_of=on, household_size=1, warning_color=colour,
+                                       parameters=params, run=ScreeningRun.objects.create(actor_name="t", as_of=on))
 
 
 def _plant_supervision(code: str, household, on: dt.date):
@@ -227,6 +268,11 @@ def _plant_supervision(code: str, household, on: dt.date):
                                      frame_sha256="0" * 64, frame=b"")
     item = SpotCheckItem.objects.create(spot_check=check, household=household, village_code=code,
                                         township_code=code[:9])
+    from fangfan.reports.models import Campaign, CampaignPhase
+
+    campaign = Campaign.objects.create(name=f"排查{NUMBER[code]}", region=code, year=on.year)
+    CampaignPhase.objects.create(campaign=campaign, kind="field", due_on=on)
+    item.campaign = campaign  # named by the campaign URLs
     return problem, item
 
 
@@ -345,7 +391,9 @@ def _values(kind: str, planted: dict) -> dict[str, str]:
         "referral_id": str(planted["referral"].pk),
         "problem_id": str(planted["problem"].pk),
         "item_id": str(planted["spot_item"].pk),
+        "campaign_id": str(planted["spot_item"].campaign.pk),
         "list_id": str(planted["payment_list"].pk),
+        "aid_id": str(planted["temp_aid"].pk),
     }
 
 
@@ -355,16 +403,16 @@ def _fill(route: str, values: dict[str, str]) -> str:
 
 
 OBJECT_KINDS = {"household", "case", "member", "measure", "attachment", "village", "receipt", "warning", "referral",
-                "problem", "spot_item",
-                "payment_list"}
+                "problem", "spot_item", "campaign",
+                "payment_list", "temp_aid"}
 
 
 def _snapshot(world) -> dict:
     """What a refused request must leave unchanged."""
     from fangfan.declarations.models import Declaration
-    from fangfan.lowincome.models import Enrolment, PaymentList
+    from fangfan.lowincome.models import DibaoVisit, Enrolment, PaymentList, TempAid, ZeroReport
     from fangfan.registry.models import Household, Measure
-    from fangfan.reports.models import Problem, SpotCheckItem
+    from fangfan.reports.models import CampaignPhase, Problem, SpotCheckItem
     from fangfan.screening.models import CountyParameter
     from fangfan.workflows.models import AssistancePlan, Contact, Visit
 
@@ -382,8 +430,11 @@ def _snapshot(world) -> dict:
         "referrals": sorted(Referral.objects.values_list("pk", "answered_on")) + [Referral.objects.count()],
         "problems": sorted(Problem.objects.values_list("pk", "status", "version")) + [Problem.objects.count()],
         "spot_items": sorted(SpotCheckItem.objects.exclude(result="").values_list("pk", "result")),
+        "campaign_phases": sorted(CampaignPhase.objects.values_list("pk", "due_on", "due_time", "opens_on")),
         "payment_lists": sorted(PaymentList.objects.values_list("pk", "state", "version")),
         "enrolments": Enrolment.objects.count(),
+        "temp_aids": sorted(TempAid.objects.values_list("pk", "state", "version")) + [TempAid.objects.count()],
+        "zero_reports": ZeroReport.objects.count(), "dibao_visits": DibaoVisit.objects.count(),
     }
 
 

@@ -195,6 +195,9 @@ def _case_context(request, case: Case) -> dict:
         "attachments": attachments_of(actor=request.user).filter(case=case),
         **_household_summary(case.household),
     }
+    from fangfan.lowincome.checkshare import case_links
+
+    ctx["shared_checks"] = case_links(case, on)  # the other programme's cases of the household (issue 12)
     if case.kind == Case.Kind.IDENTIFICATION:
         ctx["deadline"] = identification.deadline_status(case, on)
         ctx["rule_rows"], ctx["rule_note"] = _rule_result(case, on)
