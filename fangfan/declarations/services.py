@@ -25,6 +25,7 @@ from fangfan.regions.codes import is_digits
 from fangfan.regions.models import Region
 from fangfan.regions.scope import in_scope
 from fangfan.registry.models import Member
+from fangfan.reports.campaigns import entry_window_guard
 from fangfan.workflows import identification
 from fangfan.workflows.models import Case
 from fangfan.workflows.errors import ConcurrentEditError, WorkflowError
@@ -291,6 +292,7 @@ def declaration_recheck(*, actor, receipt: str, on: dt.date | None = None) -> De
     on = on or timezone.localdate()
     with transaction.atomic():
         declaration = _get_for_update(actor, receipt)
+        entry_window_guard(actor=actor, region_code=declaration.village_id)  # W7: closed after a campaign's entry
         if declaration.stage not in (Declaration.Stage.NEEDS_REGISTRATION, Declaration.Stage.MONITORED,
                                      Declaration.Stage.RECEIVED):
             raise WorkflowError(f"该申报当前为「{declaration.get_stage_display()}」, 无需再次核对")
@@ -323,6 +325,7 @@ def declaration_close(*, actor, receipt: str, note: str) -> Declaration:
         raise ValidationError({"note": "办结说明不能超过300个字"})
     with transaction.atomic():
         declaration = _get_for_update(actor, receipt)
+        entry_window_guard(actor=actor, region_code=declaration.village_id)  # W7: closed after a campaign's entry
         if declaration.stage == Declaration.Stage.CLOSED:
             raise WorkflowError("该申报已办结")
         before = _audit_after(declaration)

@@ -21,6 +21,7 @@ from fangfan.common.dates import add_months
 from fangfan.lowincome.models import DibaoVisit, ZeroReport
 from fangfan.lowincome.services import LowIncomeError
 from fangfan.regions.scope import code_range_q, in_scope, prefix_for
+from fangfan.reports.campaigns import entry_window_guard
 
 REPORT_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP})
 VISIT_ROLES = frozenset({Role.TOWNSHIP})
@@ -59,6 +60,7 @@ def zero_report_submit(*, actor, village_code: str, month: dt.date, deaths=(), w
     month = month.replace(day=1)
     if actor is not None and (role_of(actor) not in REPORT_ROLES or not in_scope(actor, village_code)):
         raise LowIncomeError("村级零报告由本村(或所属乡镇)上报; 该村不在本账号的管辖范围内或角色不能上报")
+    entry_window_guard(actor=actor, region_code=village_code)  # W7: closed after a campaign's entry
     if not Region.objects.filter(code=village_code, level="village").exists():
         raise LowIncomeError(f"村代码 {village_code} 不是已登记的村")
     if month > on.replace(day=1):
@@ -90,6 +92,7 @@ def dibao_visit_record(*, actor, household, visited_on: dt.date, visitors: str, 
     """A township's visit of a 低保 household."""
     if actor is not None and (role_of(actor) not in VISIT_ROLES or not in_scope(actor, household.village_id)):
         raise LowIncomeError("乡镇遍访由本乡镇登记; 该户不在本账号的管辖范围内或角色不能登记")
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     if visited_on > on:
         raise LowIncomeError(f"遍访日期 {visited_on:%Y-%m-%d} 晚于今天")
     if not visitors.strip() or not findings.strip():

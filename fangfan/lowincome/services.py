@@ -13,6 +13,7 @@ from fangfan.audit.services import audit_record
 from fangfan.regions.scope import code_range_q
 from fangfan.lowincome.models import Enrolment, PaymentList, Programme
 from fangfan.registry.models import Household, Member
+from fangfan.reports.campaigns import entry_window_guard
 
 
 class LowIncomeError(ValueError):
@@ -26,6 +27,7 @@ def member_assistance_set(*, actor, household: Household, id_numbers: list[str],
     changes = {k: v for k, v in (("dibao", dibao), ("tekun", tekun)) if v is not None}
     if not changes:
         return 0
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     with transaction.atomic():
         members = list(Member.objects.select_for_update().filter(household=household, id_number__in=id_numbers))
         missing = set(id_numbers) - {m.id_number for m in members}

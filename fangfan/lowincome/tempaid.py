@@ -23,6 +23,7 @@ from fangfan.common.money import format_yuan
 from fangfan.lowincome.models import TempAid
 from fangfan.lowincome.services import LowIncomeError
 from fangfan.regions.scope import in_scope
+from fangfan.reports.campaigns import entry_window_guard
 
 CAUSES = {
     "illness": "重大疾病",
@@ -105,6 +106,7 @@ def temp_aid_apply(*, actor, household, cause: str, amount: int, reason: str, on
     """申请 (village or township). Urgent (先行救助): only the township, paid on the same day."""
     code = household.village_id
     _check_actor(actor, code, APPLY_ROLES, "申请临时救助")
+    entry_window_guard(actor=actor, region_code=code)  # W7: closed after a campaign's entry
     if cause not in CAUSES:
         raise LowIncomeError(f"救助事由类别 {cause!r} 无效, 应为: {'、'.join(CAUSES.values())}")
     if not reason.strip():
@@ -158,6 +160,7 @@ def temp_aid_review(*, actor, aid_id: int, approve: bool, comment: str, on: dt.d
     with transaction.atomic():
         aid = _locked(aid_id, seen_version)
         _check_actor(actor, aid.village_code, {Role.TOWNSHIP}, "审核临时救助 (乡镇)")
+        entry_window_guard(actor=actor, region_code=aid.village_code)  # W7: closed after a campaign's entry
         if aid.state != TempAid.State.TOWNSHIP:
             raise LowIncomeError(f"临时救助 {aid.pk} 当前为「{aid.get_state_display()}」, 不在乡镇审核环节")
         if not approve and not comment.strip():
@@ -207,6 +210,7 @@ def temp_aid_papers(*, actor, aid_id: int, note: str, on: dt.date, seen_version:
     with transaction.atomic():
         aid = _locked(aid_id, seen_version)
         _check_actor(actor, aid.village_code, APPLY_ROLES, "补齐临时救助材料")
+        entry_window_guard(actor=actor, region_code=aid.village_code)  # W7: closed after a campaign's entry
         if aid.state != TempAid.State.URGENT_PAID:
             raise LowIncomeError(f"临时救助 {aid.pk} 当前为「{aid.get_state_display()}」, 不是待补材料的先行救助")
         if not note.strip():

@@ -23,7 +23,7 @@ from fangfan.regions.scope import code_range_q, prefix_for
 from fangfan.registry.models import Household
 from fangfan.reports.data import Snapshot, monitored_expr
 from fangfan.reports.models import Problem, SpotCheck, SpotCheckItem
-from fangfan.workflows.errors import NotAllowed, WorkflowError
+from fangfan.workflows.errors import ConcurrentEditError, NotAllowed, WorkflowError
 
 SUPERVISORS = frozenset({"county_rr", "city", "province"})  # who draws and records spot checks
 LEDGER_ROLES = frozenset({"village", "township", "county_rr", "county_ca", "city", "province"})
@@ -64,7 +64,7 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 
 def spot_check_draw(*, actor, county: str, as_of: dt.date, seed: int | None = None) -> SpotCheck:
-    if len(county) != 6 or not county.isdigit():
+    if len(county) != 6 or not county.isascii() or not county.isdigit():
         raise WorkflowError(f"抽查须按县进行: 县级区划代码应为6位数字, 收到 {county!r}")
     _require_region(actor, county, SUPERVISORS)
     from fangfan.screening.parameters import current_parameters
@@ -102,7 +102,7 @@ def spot_check_record(*, actor, item: SpotCheckItem, result: str, note: str, on:
     with transaction.atomic():
         item = SpotCheckItem.objects.select_for_update().get(pk=item.pk)
         if item.result:
-            raise WorkflowError("该户的抽查结果已录入")
+            raise ConcurrentEditError("该户的抽查结果已录入")
         item.result, item.note, item.checked_on = result, note.strip(), on
         item.checked_by = actor if getattr(actor, "pk", None) else None
         if result == SpotCheckItem.Result.PROBLEM:
@@ -131,6 +131,8 @@ def problem_raise(*, actor, source: str, village_code: str, description: str, ow
                   on: dt.date, household: Household | None = None, rule: str = "") -> Problem:
     if source not in Problem.Source.values:
         raise WorkflowError(f"问题来源应为: {'、'.join(Problem.Source.labels)}")
+    if len(village_code) != 12 or not village_code.isascii() or not village_code.isdigit():
+        raise WorkflowError(f"问题所在村代码应为12位数字, 收到 {village_code!r}")
     if not description.strip() or not owner.strip():
         raise WorkflowError("须填写问题内容和整改责任人/单位")
     if deadline < on:
@@ -149,9 +151,9 @@ def problem_close(*, actor, problem: Problem, evidence: str, on: dt.date, seen_v
     with transaction.atomic():
         current = Problem.objects.select_for_update().get(pk=problem.pk)
         if current.version != seen_version:
-            raise WorkflowError("该问题已被他人修改, 请刷新后重试")
+            raise ConcurrentEditError("该问题已被他人修改, 请刷新后重试")
         if current.status == Problem.Status.CLOSED:
-            raise WorkflowError("该问题已销号")
+            raise ConcurrentEditError("该问题已销号")
         current.status, current.evidence, current.closed_on = Problem.Status.CLOSED, evidence.strip(), on
         current.closed_by = actor if getattr(actor, "pk", None) else None
         current.version += 1

@@ -47,13 +47,15 @@ def api_data(db) -> dict:
     warning, referral = _warning(households[2])
     payment_list = _payment_list()
     aid = _temp_aid(households[2])
+    item, problem = _supervision(households[3])
     return {
         "token": api_token_create(actor=None, user=user, name="schemathesis"),
         # the village's own token too: the warning and case steps it may take reach their forms
         "village_token": api_token_create(actor=None, user=cadre, name="schemathesis-village"),
         "paths": {"number": number, "household_number": number, "case_id": case.pk, "key": "candidates",
                   "name": "home_check", "warning_id": warning.pk, "referral_id": referral.pk,
-                  "list_id": payment_list.pk, "aid_id": aid.pk, "village_code": VILLAGE},
+                  "list_id": payment_list.pk, "aid_id": aid.pk, "village_code": VILLAGE,
+                  "item_id": item.pk, "problem_id": problem.pk},
     }
 
 
@@ -74,6 +76,22 @@ def _temp_aid(household):
     return TempAid.objects.create(household=household, village_code=VILLAGE, cause="illness", reason="住院",
                                   amount=100_000, state="township", level="township", township_limit=300_000,
                                   level_arithmetic="1000.00 元 ≤ 乡镇审批限额 3000.00 元", applied_on=dt.date(2026, 3, 2))
+
+
+def _supervision(household):
+    """A spot-check item awaiting its result and an open problem of the household's village
+    (/api/v1/reports/spot-checks/items/{item_id}, /api/v1/reports/problems/{problem_id}/close)."""
+    from fangfan.reports.models import Problem, SpotCheck, SpotCheckItem
+
+    village = household.village_id
+    check = SpotCheck.objects.create(county=village[:6], as_of=dt.date(2026, 3, 2), seed=1, ratio="0.05",
+                                     frame_households=1, frame_sha256="0" * 64, frame=b"")
+    item = SpotCheckItem.objects.create(spot_check=check, household=household, village_code=village,
+                                        township_code=village[:9])
+    problem = Problem.objects.create(source="supervision", household=household, village_code=village,
+                                     description="未回访", owner="村委会", deadline=dt.date(2026, 4, 30),
+                                     raised_on=dt.date(2026, 3, 2))
+    return item, problem
 
 
 def _warning(household):

@@ -241,3 +241,28 @@ def test_it_keeps_the_declaration_for_the_village_when_the_case_cannot_be_opened
     assert declaration.pk and declaration.stage == Declaration.Stage.RECEIVED
     assert "未能自动立案: 测试: 不能立案" in declaration.note
     assert not Case.objects.exists()
+
+
+def test_it_refuses_recheck_and_close_to_the_village_once_a_campaigns_entry_window_has_closed(monkeypatch):
+    import zoneinfo
+
+    from django.conf import settings
+
+    from fangfan.reports import campaigns as C
+    from fangfan.workflows.errors import NotAllowed
+
+    ensure_region(DEFAULT_VILLAGE)
+    declaration = submit()
+    cadre = UserFactory(role="village", region_code=DEFAULT_VILLAGE)
+    C.campaign_create(actor=None, name="集中排查", region=DEFAULT_VILLAGE[:6], year=2026, phases=[
+        C.PhaseSpec("entry", dt.date(2026, 5, 31), dt.time(18, 0)), C.PhaseSpec("correction", dt.date(2026, 6, 5))])
+    closed_at = dt.datetime(2026, 5, 31, 18, 0, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    monkeypatch.setattr(C, "now", lambda: closed_at)
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        S.declaration_recheck(actor=cadre, receipt=declaration.receipt)
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        S.declaration_close(actor=cadre, receipt=declaration.receipt, note="已入户走访")
+    declaration.refresh_from_db()
+    assert declaration.stage == Declaration.Stage.NEEDS_REGISTRATION
+    monkeypatch.setattr(C, "now", lambda: closed_at - dt.timedelta(seconds=1))
+    assert S.declaration_close(actor=cadre, receipt=declaration.receipt, note="已入户走访").stage == "closed"

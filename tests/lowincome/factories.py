@@ -39,3 +39,24 @@ def users(village: str = ANKANG) -> dict:
         "county": u(Role.COUNTY_RR, village[:6], f"rr-{village[:6]}"),
         "civil": u(Role.COUNTY_CA, village[:6], f"ca-{village[:6]}"),
     }
+
+
+def entry_campaign(region: str):
+    """A 集中排查 over `region` whose entry window closes 2026-05-31 18:00 (W7; fangfan.reports.campaigns)."""
+    from fangfan.reports import campaigns as C
+
+    return C.campaign_create(actor=None, name="集中排查", region=region, year=2026, phases=[
+        C.PhaseSpec("field", dt.date(2026, 5, 27)), C.PhaseSpec("entry", dt.date(2026, 5, 31), dt.time(18, 0)),
+        C.PhaseSpec("correction", dt.date(2026, 6, 5))])
+
+
+def set_clock(monkeypatch, text: str) -> None:
+    """The time the entry-window guard sees, in the project's time zone."""
+    import zoneinfo
+
+    from django.conf import settings
+
+    from fangfan.reports import campaigns as C
+
+    at = dt.datetime.fromisoformat(text).replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    monkeypatch.setattr(C, "now", lambda: at)

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from fangfan.audit.models import AuditEvent
-from fangfan.lowincome.models import ZeroReport
+from fangfan.lowincome.models import DibaoVisit, ZeroReport
 from fangfan.lowincome.reporting import (dibao_visit_record, period_of, visit_status, zero_report_status,
                                          zero_report_submit)
 from fangfan.lowincome.services import LowIncomeError
@@ -89,3 +89,23 @@ def test_it_refuses_a_visit_of_a_household_not_in_dibao_or_by_a_village():
     with pytest.raises(LowIncomeError, match="晚于今天"):
         dibao_visit_record(actor=people["township"], household=h, visited_on=D(2026, 4, 2), visitors="x", findings="y",
                            on=D(2026, 4, 1))
+
+
+def test_it_refuses_the_zero_report_and_the_township_visit_once_a_campaigns_entry_window_has_closed(monkeypatch):
+    from fangfan.workflows.errors import NotAllowed
+    from tests.lowincome.factories import entry_campaign, set_clock
+
+    ensure_region(A, "村201")
+    people = users(A)
+    h = family(A, wage_yuan=2000, people=(("甲", D(1960, 1, 1), {"dibao": True}),))
+    entry_campaign(A[:6])
+    set_clock(monkeypatch, "2026-05-31T18:00:00")
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        zero_report_submit(actor=people["village"], village_code=A, month=D(2026, 5, 1), nothing=True, on=D(2026, 5, 31))
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        dibao_visit_record(actor=people["township"], household=h, visited_on=D(2026, 5, 30), visitors="乡干部甲",
+                           findings="收入无变化", on=D(2026, 5, 31))
+    assert ZeroReport.objects.count() == 0 and DibaoVisit.objects.count() == 0
+    set_clock(monkeypatch, "2026-06-06T00:00:00")  # the correction phase is over: village accounts write again
+    zero_report_submit(actor=people["village"], village_code=A, month=D(2026, 5, 1), nothing=True, on=D(2026, 6, 6))
+    assert ZeroReport.objects.count() == 1

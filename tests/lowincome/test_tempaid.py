@@ -138,3 +138,25 @@ def test_it_refuses_bad_input_and_outside_actors_with_reasons():
     with pytest.raises(LowIncomeError, match="第1版, 现在是第2版"):
         temp_aid_review(actor=people["township"], aid_id=aid.pk, approve=True, comment="", on=D(2026, 6, 2),
                         seen_version=1)
+
+
+def test_it_refuses_village_and_township_temp_aid_steps_once_a_campaigns_entry_window_has_closed(monkeypatch):
+    from fangfan.workflows.errors import NotAllowed
+    from tests.lowincome.factories import entry_campaign, set_clock
+
+    people = users()
+    entry_campaign(ANKANG[:6])
+    set_clock(monkeypatch, "2026-05-31T17:59:59")
+    waiting = temp_aid_apply(actor=people["village"], household=family(wage_yuan=3000), cause="illness",
+                             amount=100_000, reason="住院", on=D(2026, 5, 31))
+    urgent = temp_aid_apply(actor=people["township"], household=family(wage_yuan=3000), cause="accident",
+                            amount=50_000, reason="火灾", on=D(2026, 5, 31), urgent=True)
+    set_clock(monkeypatch, "2026-05-31T18:00:00")
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        temp_aid_apply(actor=people["village"], household=family(wage_yuan=3000), cause="illness", amount=100_000,
+                       reason="住院", on=D(2026, 5, 31))
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        temp_aid_review(actor=people["township"], aid_id=waiting.pk, approve=True, comment="属实", on=D(2026, 5, 31))
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        temp_aid_papers(actor=people["township"], aid_id=urgent.pk, note="补齐病历", on=D(2026, 5, 31))
+    assert sorted(TempAid.objects.values_list("state", flat=True)) == ["township", "urgent_paid"]

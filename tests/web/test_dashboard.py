@@ -300,3 +300,42 @@ def test_it_counts_overdue_work_on_a_province_dashboard_as_the_county_does(clien
     overdue = next(c for c in body["charts"] if c["key"] == "overdue")
     assert overdue["available"] is True and overdue["totals"] == county_chart["totals"]
     assert [c["code"] for c in body["children"]] == ["341200000000"]
+
+
+def test_it_loads_the_report_charts_only_when_their_section_is_revealed(client, county, monkeypatch):
+    from fangfan.reports import charts as report_charts
+
+    actor = user("county_rr", COUNTY)
+    computed = []
+    real = report_charts.report_charts
+    monkeypatch.setattr(report_charts, "report_charts", lambda **kw: computed.append(kw) or real(**kw))
+    main = page(client, actor).content.decode()
+    assert computed == [] and 'data-table="quality_score"' not in main
+    assert ('hx-get="?region=341225000000&amp;as_of=2026-07-01&amp;part=reports" hx-trigger="revealed"' in main)
+    part = page(client, actor, part="reports")
+    shown = tables(part)
+    assert len(computed) == 1 and set(shown) == {"income_decline", "scale_ratio", "quality_score"}
+    assert not re.search(r"<script(?![^>]*application/json)", part.content.decode())
+    assert 'id="chart-data-scale_ratio"' in part.content.decode()
+    # The tables are the reports' figures: 数据质量得分 by township, monitored persons by township.
+    from fangfan.reports.selectors import build
+
+    quality = build(name="data-quality", actor=actor, region=COUNTY, as_of=AS_OF)
+    assert shown["quality_score"][0] == ["乡镇", "数据质量得分(无问题户占比)", "户数", "有问题户数", "问题数"]
+    assert shown["quality_score"][1:-1] == [[name, score, str(n), str(bad), str(k)]
+                                            for _, name, n, bad, k, score in quality.table("score_township").rows()]
+    (_, _, n, bad, k, score), = quality.table("score_county").rows()
+    assert shown["quality_score"][-1] == ["合计", score, str(n), str(bad), str(k)]
+    # One person each. 王家坝镇: A, B, E monitored of A-E (D eliminated), both villages over the line;
+    # 曹集镇: F of F, G, LATER (identified after the as-of date).
+    assert shown["scale_ratio"][1:] == [["王家坝镇", "60.00%", "5", "3", "2"], ["曹集镇", "33.33%", "3", "1", "1"],
+                                        ["合计", "50.00%", "8", "4", "3"]]
+    assert shown["income_decline"][-1] == ["合计", "0", "0", "—", ""]
+    # Without scripts: the whole page with the report charts in it, and each as XLSX.
+    inline = tables(page(client, actor, charts="reports"))
+    assert inline["scale_ratio"] == shown["scale_ratio"] and "category" in inline
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(page(client, actor, format="xlsx", chart="scale_ratio").content))
+    assert book.sheetnames == ["未消除风险监测人口占比(按乡镇)"]
+    assert [c.value for c in book.active[3]] == ["王家坝镇", "60.00%", "5", "3", "2"]

@@ -22,13 +22,25 @@
     var option = baseOption(chart);
     var labels = chart.rows.map(function (r) { return r.label; });
     option.xAxis = { type: "category", data: labels, axisLabel: { interval: 0, rotate: labels.length > 4 ? 30 : 0 } };
-    option.yAxis = { type: "value", minInterval: 1 };
+    // "bar" stacks its series; "bars" puts them side by side (a part beside its whole, e.g. 减收户
+    // beside 比较户); "ratio" draws percentages (sent as decimal text) with the threshold line.
+    var ratio = chart.kind === "ratio";
+    option.yAxis = ratio ? { type: "value", axisLabel: { formatter: "{value}" + (chart.unit || "") } }
+      : { type: "value", minInterval: 1 };
     option.series = chart.series.map(function (s, i) {
-      return {
+      var series = {
         name: s.label, type: chart.kind === "line" ? "line" : "bar",
-        stack: chart.kind === "line" ? undefined : "total",
-        data: chart.rows.map(function (r) { return r.values[i]; })
+        stack: chart.kind === "bar" ? "total" : undefined,
+        data: chart.rows.map(function (r) {
+          var v = r.values[i];
+          return v === null || v === undefined ? null : Number(v);
+        })
       };
+      if (ratio && i === 0 && chart.line) {
+        series.markLine = { symbol: "none", silent: true, lineStyle: { color: "#d62728", type: "dashed" },
+          label: { formatter: chart.line.label }, data: [{ yAxis: Number(chart.line.value) }] };
+      }
+      return series;
     });
     return option;
   }
