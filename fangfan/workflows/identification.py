@@ -243,6 +243,7 @@ WORKFLOW = register(Workflow(
                    record=False),
         Transition("answer_objection", "异议调查答复", ("village_notice", "township_notice"), _same_state,
                    VILLAGE_STEP, requires=("objection", "investigation", "answer", "outcome"),
+                   guards=(notices.open_objection_guard(NOTICE_LEVEL_OF_STATE),),
                    checks=(notices.objection_answer_check,), effect=notices.objection_answer_effect, record=False),
         Transition("close_village_notice", "村级公示期满上报乡镇", ("village_notice",), "township_review",
                    VILLAGE_STEP,

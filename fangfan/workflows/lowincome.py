@@ -201,6 +201,7 @@ WORKFLOW = register(Workflow(
                    requires=("content",), effect=notices.objection_raise_effect(NOTICE_LEVEL_OF_STATE), record=False),
         Transition("answer_objection", "异议调查答复", ("township_notice",), _same_state, VILLAGE_STEP,
                    requires=("objection", "investigation", "answer", "outcome"),
+                   guards=(notices.open_objection_guard(NOTICE_LEVEL_OF_STATE),),
                    checks=(notices.objection_answer_check,), effect=notices.objection_answer_effect, record=False),
         Transition("close_notice", "公示期满报县民政局", ("township_notice",), "county_approval", TOWNSHIP_STEP,
                    guards=(notices.notice_over_guard(Notice.Level.TOWNSHIP),

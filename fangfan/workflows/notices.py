@@ -72,6 +72,20 @@ def objections_answered_guard(level: str):
     return guard
 
 
+def open_objection_guard(level_states: dict[str, str]):
+    """Guard of answer_objection: the running notice has an objection waiting for its answer
+    (otherwise the form would offer an empty choice that can only be refused)."""
+
+    def guard(ctx) -> str | None:
+        level = level_states.get(ctx.case.state)
+        notice = current_notice(ctx.case, level) if level else None
+        if notice is None or all(o.is_answered for o in notice.objections.all()):
+            return "本次公示没有待调查答复的异议"
+        return None
+
+    return guard
+
+
 def objection_raise_effect(level_states: dict[str, str]):
     """Effect of the raise_objection transition: an Objection on the running notice."""
 

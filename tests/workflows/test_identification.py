@@ -134,6 +134,9 @@ def test_it_blocks_the_notice_until_each_objection_is_investigated_and_answered(
                                   on=D(2025, 3, 3), consent=CONSENT)
     case = step(case, "home_check", people["village"], D(2025, 3, 3), **CHECK)
     case = step(case, "village_review", people["village"], D(2025, 3, 4), **REVIEW)
+    with pytest.raises(GuardFailed, match="没有待调查答复的异议"):  # nothing to answer yet
+        step(case, "answer_objection", people["village"], D(2025, 3, 5), objection=1, investigation="x",
+             answer="x", outcome="dismissed")
     case = step(case, "raise_objection", people["village"], D(2025, 3, 5), content="该户儿子在城里有房", raised_by="村民甲")
     objection = case.objections.get()
     with pytest.raises(GuardFailed, match=f"异议尚未调查答复 \\(异议编号 {objection.pk}\\)"):
