@@ -27,7 +27,7 @@ from fangfan.common import codes as C
 from fangfan.common.dates import add_months
 from fangfan.workflows import notices, profile, results
 from fangfan.workflows.engine import (
-    COUNTY_STEP, TOWNSHIP_STEP, VILLAGE_STEP, Context, Transition, Workflow, open_case, register,
+    COUNTY_STEP, TOWNSHIP_STEP, VILLAGE_STEP, Context, Transition, Workflow, open_case, register, same_state,
 )
 from fangfan.workflows.errors import GuardFailed, WorkflowError
 from fangfan.workflows.households import household_update, split_codes
@@ -74,10 +74,6 @@ def _refusal(check: dict, household) -> str:
 
 
 # ---- steps -----------------------------------------------------------------------------------
-
-def _same_state(ctx: Context) -> str:
-    return ctx.case.state
-
 
 def _repropose_effect(ctx: Context) -> None:
     check = elimination_precheck(ctx.case.household, ctx.on)
@@ -159,10 +155,6 @@ def _approve_effect(ctx: Context) -> None:
     ctx.result["method_label"] = METHODS[method]
 
 
-def _cancel_notices(ctx: Context) -> None:
-    notices.cancel_open_notices(ctx.case, ctx.on)
-
-
 PREVIOUS = {
     "checked": "proposed",
     "village_notice": "checked",
@@ -202,12 +194,7 @@ ELIMINATION = register(Workflow(
                    requires=("investigators", "annex5"), checks=(_verify_check,), effect=_verify_effect),
         Transition("village_review", "村民主评议", ("checked",), "village_notice", VILLAGE_STEP,
                    requires=("members", "decision"), checks=(_review_check,), effect=_village_review_effect),
-        Transition("raise_objection", "登记公示异议", ("village_notice",), _same_state, VILLAGE_STEP,
-                   requires=("content",), effect=notices.objection_raise_effect(NOTICE_LEVEL_OF_STATE), record=False),
-        Transition("answer_objection", "异议调查答复", ("village_notice",), _same_state, VILLAGE_STEP,
-                   requires=("objection", "investigation", "answer", "outcome"),
-                   guards=(notices.open_objection_guard(NOTICE_LEVEL_OF_STATE),),
-                   checks=(notices.objection_answer_check,), effect=notices.objection_answer_effect, record=False),
+        *notices.objection_transitions(("village_notice",), NOTICE_LEVEL_OF_STATE, VILLAGE_STEP),
         Transition("close_village_notice", "公示期满上报乡镇", ("village_notice",), "township_review", VILLAGE_STEP,
                    guards=(notices.notice_over_guard(Notice.Level.VILLAGE),
                            notices.objections_answered_guard(Notice.Level.VILLAGE)),
@@ -217,12 +204,12 @@ ELIMINATION = register(Workflow(
         Transition("approve", "县级审定风险消除", ("county_approval",), "eliminated", COUNTY_STEP,
                    requires=("method",), checks=(_approve_check,), effect=_approve_effect),
         Transition("reject_village", "村级不予通过", ("checked", "village_notice"), "rejected", VILLAGE_STEP,
-                   needs_comment=True, effect=_cancel_notices),
+                   needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("reject_township", "乡镇审核不予通过", ("township_review",), "rejected", TOWNSHIP_STEP,
                    needs_comment=True),
         Transition("reject_county", "县级不予通过", ("county_approval",), "rejected", COUNTY_STEP, needs_comment=True),
         Transition("send_back_village", "村级退回上一步", ("checked", "village_notice"), _previous_state, VILLAGE_STEP,
-                   needs_comment=True, effect=_cancel_notices),
+                   needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("send_back_township", "乡镇退回上一步", ("township_review",), _previous_state, TOWNSHIP_STEP,
                    needs_comment=True),
         Transition("send_back_county", "县级退回上一步", ("county_approval",), _previous_state, COUNTY_STEP,

@@ -99,6 +99,11 @@ class Workflow:
 _WORKFLOWS: dict[str, Workflow] = {}
 
 
+def same_state(ctx: Context) -> str:
+    """Target of a step that records something without moving the case (consent, an objection)."""
+    return ctx.case.state
+
+
 def register(workflow: Workflow) -> Workflow:
     _WORKFLOWS[workflow.kind] = workflow
     return workflow

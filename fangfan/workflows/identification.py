@@ -17,7 +17,7 @@ from fangfan.common import codes as C
 from fangfan.workflows import profile, results
 from fangfan.workflows.calendar import CalendarUnknown, WorkCalendar
 from fangfan.workflows.engine import (
-    COUNTY_STEP, TOWNSHIP_STEP, VILLAGE_STEP, Context, Transition, Workflow, open_case, register,
+    COUNTY_STEP, TOWNSHIP_STEP, VILLAGE_STEP, Context, Transition, Workflow, open_case, register, same_state,
 )
 from fangfan.workflows.errors import ConsentMissing, GuardFailed, WorkflowError
 from fangfan.workflows.households import household_update, split_codes
@@ -193,10 +193,6 @@ def _approve_effect(ctx: Context) -> None:
     ctx.result["plan_due_on"] = due
 
 
-def _close_notices(ctx: Context) -> None:
-    notices.cancel_open_notices(ctx.case, ctx.on)
-
-
 def _green_check(ctx: Context) -> str | None:
     if ctx.data.get("risk") not in GREEN_CHANNEL_RISKS:
         return "绿色通道仅适用于因病 (R01)、因灾 (R04)、因意外事故 (R05) 的情形"
@@ -207,16 +203,8 @@ def _green_effect(ctx: Context) -> None:
     ctx.case.green_channel = True
 
 
-def _same_state(ctx: Context) -> str:
-    return ctx.case.state
-
-
 def _previous_state(ctx: Context) -> str:
     return PREVIOUS[ctx.case.state]
-
-
-def _send_back_effect(ctx: Context) -> None:
-    notices.cancel_open_notices(ctx.case, ctx.on)
 
 
 WORKFLOW = register(Workflow(
@@ -228,9 +216,9 @@ WORKFLOW = register(Workflow(
     open_roles=VILLAGE_STEP,
     level_of_state=LEVEL_OF_STATE,
     transitions=(
-        Transition("record_consent", "签署承诺授权书 (附件1)", ("applied",), _same_state, VILLAGE_STEP,
+        Transition("record_consent", "签署承诺授权书 (附件1)", ("applied",), same_state, VILLAGE_STEP,
                    requires=("signer_name",), effect=_record_consent),
-        Transition("green_channel", "启用绿色通道", OPEN_STATES, _same_state, VILLAGE_STEP,
+        Transition("green_channel", "启用绿色通道", OPEN_STATES, same_state, VILLAGE_STEP,
                    requires=("risk",), checks=(_green_check,), effect=_green_effect),
         Transition("home_check", "入户核实 (附件2)", ("applied",), "checked", VILLAGE_STEP,
                    guards=(_consent_guard,), requires=("investigators", "form"),
@@ -238,13 +226,7 @@ WORKFLOW = register(Workflow(
         Transition("village_review", "村民主评议", ("checked",), "village_notice", VILLAGE_STEP,
                    guards=(_consent_guard,), requires=("members", "decision", "category", "risks"),
                    checks=(_proposal_check,), effect=_village_review_effect),
-        Transition("raise_objection", "登记公示异议", ("village_notice", "township_notice"), _same_state,
-                   VILLAGE_STEP, requires=("content",), effect=notices.objection_raise_effect(NOTICE_LEVEL_OF_STATE),
-                   record=False),
-        Transition("answer_objection", "异议调查答复", ("village_notice", "township_notice"), _same_state,
-                   VILLAGE_STEP, requires=("objection", "investigation", "answer", "outcome"),
-                   guards=(notices.open_objection_guard(NOTICE_LEVEL_OF_STATE),),
-                   checks=(notices.objection_answer_check,), effect=notices.objection_answer_effect, record=False),
+        *notices.objection_transitions(("village_notice", "township_notice"), NOTICE_LEVEL_OF_STATE, VILLAGE_STEP),
         Transition("close_village_notice", "村级公示期满上报乡镇", ("village_notice",), "township_review",
                    VILLAGE_STEP,
                    guards=(notices.notice_over_guard(Notice.Level.VILLAGE),
@@ -262,17 +244,17 @@ WORKFLOW = register(Workflow(
         Transition("approve", "县级审定纳入", ("county_approval",), "identified", COUNTY_STEP,
                    requires=("category", "risks"), checks=(_approve_check,), effect=_approve_effect),
         Transition("reject_village", "村级不予通过", ("checked", "village_notice"), "rejected", VILLAGE_STEP,
-                   needs_comment=True, effect=_close_notices),
+                   needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("reject_township", "乡镇审核不予通过", ("township_review", "township_notice"), "rejected",
-                   TOWNSHIP_STEP, needs_comment=True, effect=_close_notices),
+                   TOWNSHIP_STEP, needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("reject_county", "县级不予纳入", ("county_comparison", "county_approval"), "rejected",
-                   COUNTY_STEP, needs_comment=True, effect=_close_notices),
+                   COUNTY_STEP, needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("send_back_village", "村级退回上一步", ("checked", "village_notice"), _previous_state,
-                   VILLAGE_STEP, needs_comment=True, effect=_send_back_effect),
+                   VILLAGE_STEP, needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("send_back_township", "乡镇退回上一步", ("township_review", "township_notice"), _previous_state,
-                   TOWNSHIP_STEP, needs_comment=True, effect=_send_back_effect),
+                   TOWNSHIP_STEP, needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("send_back_county", "县级退回上一步", ("county_comparison", "county_approval"), _previous_state,
-                   COUNTY_STEP, needs_comment=True, effect=_send_back_effect),
+                   COUNTY_STEP, needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("withdraw", "撤回申请", ("applied", "checked"), "withdrawn", VILLAGE_STEP, needs_comment=True),
     ),
 ))

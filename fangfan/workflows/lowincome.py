@@ -19,7 +19,9 @@ from django.db import transaction
 
 from fangfan.accounts.models import Role
 from fangfan.workflows import identification, notices, profile, results
-from fangfan.workflows.engine import TOWNSHIP_STEP, VILLAGE_STEP, Context, Transition, Workflow, open_case, register
+from fangfan.workflows.engine import (
+    TOWNSHIP_STEP, VILLAGE_STEP, Context, Transition, Workflow, open_case, register, same_state,
+)
 from fangfan.workflows.errors import GuardFailed, WorkflowError
 from fangfan.workflows.models import Case, Consent, Notice
 
@@ -166,19 +168,11 @@ def _township_review_effect(ctx: Context) -> None:
     ctx.result["notice"] = {"id": notice.pk, "starts_on": notice.starts_on, "days": notice.days}
 
 
-def _same_state(ctx: Context) -> str:
-    return ctx.case.state
-
-
 _PREVIOUS = {"checked": "applied", "township_notice": "checked", "county_approval": "checked"}
 
 
 def _previous_state(ctx: Context) -> str:
     return _PREVIOUS[ctx.case.state]
-
-
-def _close_notices(ctx: Context) -> None:
-    notices.cancel_open_notices(ctx.case, ctx.on)
 
 
 WORKFLOW = register(Workflow(
@@ -190,19 +184,14 @@ WORKFLOW = register(Workflow(
     open_roles=VILLAGE_STEP,
     level_of_state=LEVEL_OF_STATE,
     transitions=(
-        Transition("record_consent", "签署承诺授权书 (附件1)", ("applied",), _same_state, VILLAGE_STEP,
+        Transition("record_consent", "签署承诺授权书 (附件1)", ("applied",), same_state, VILLAGE_STEP,
                    requires=("signer_name",), effect=identification._record_consent),
         Transition("economic_check", "家庭经济状况核对", ("applied",), "checked", VILLAGE_STEP,
                    guards=(identification._consent_guard,), requires=("investigators", "findings"),
                    checks=(_investigators_check,), effect=_check_effect),
         Transition("township_review", "乡镇初审并公示", ("checked",), "township_notice", TOWNSHIP_STEP,
                    requires=("signed_by",), effect=_township_review_effect),
-        Transition("raise_objection", "登记公示异议", ("township_notice",), _same_state, VILLAGE_STEP,
-                   requires=("content",), effect=notices.objection_raise_effect(NOTICE_LEVEL_OF_STATE), record=False),
-        Transition("answer_objection", "异议调查答复", ("township_notice",), _same_state, VILLAGE_STEP,
-                   requires=("objection", "investigation", "answer", "outcome"),
-                   guards=(notices.open_objection_guard(NOTICE_LEVEL_OF_STATE),),
-                   checks=(notices.objection_answer_check,), effect=notices.objection_answer_effect, record=False),
+        *notices.objection_transitions(("township_notice",), NOTICE_LEVEL_OF_STATE, VILLAGE_STEP),
         Transition("close_notice", "公示期满报县民政局", ("township_notice",), "county_approval", TOWNSHIP_STEP,
                    guards=(notices.notice_over_guard(Notice.Level.TOWNSHIP),
                            notices.objections_answered_guard(Notice.Level.TOWNSHIP)),
@@ -210,11 +199,11 @@ WORKFLOW = register(Workflow(
         Transition("approve", "县民政局审批纳入", ("county_approval",), "entered", CIVIL_STEP,
                    requires=("starts_on",), checks=(_approve_check,), effect=_approve_effect),
         Transition("reject_township", "乡镇初审不予通过", ("checked", "township_notice"), "rejected", TOWNSHIP_STEP,
-                   needs_comment=True, effect=_close_notices),
+                   needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("reject_county", "县民政局不予纳入", ("county_approval",), "rejected", CIVIL_STEP,
                    needs_comment=True),
         Transition("send_back_township", "乡镇退回上一步", ("checked", "township_notice"), _previous_state,
-                   TOWNSHIP_STEP, needs_comment=True, effect=_close_notices),
+                   TOWNSHIP_STEP, needs_comment=True, effect=notices.cancel_notices_effect),
         Transition("send_back_county", "县民政局退回重新核对", ("county_approval",), _previous_state, CIVIL_STEP,
                    needs_comment=True),
         Transition("withdraw", "撤回申请", ("applied", "checked"), "withdrawn", VILLAGE_STEP, needs_comment=True),

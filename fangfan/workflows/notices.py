@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fangfan.common import codes as C
 from fangfan.common.safe import XLSX_OPTIONS
 from fangfan.workflows.calendar import notice_closable_from, notice_last_day
+from fangfan.workflows.engine import Transition, same_state
 from fangfan.workflows.models import Case, Notice, Objection
 
 LEVEL_LABEL = dict(Notice.Level.choices)
@@ -27,6 +28,24 @@ def current_notice(case: Case, level: str) -> Notice | None:
 def cancel_open_notices(case: Case, on: dt.date) -> None:
     """A case sent back or rejected during its notice: the notice ends, kept for the record."""
     case.notices.filter(closed_on__isnull=True).update(closed_on=on, cancelled=True)
+
+
+def cancel_notices_effect(ctx) -> None:
+    """Effect of a rejection or send-back: the case's running notices end (cancel_open_notices)."""
+    cancel_open_notices(ctx.case, ctx.on)
+
+
+def objection_transitions(sources: tuple[str, ...], level_states: dict[str, str], roles) -> tuple:
+    """The two steps every notice has (公示异议): raising an objection and answering it, in the
+    notice states `sources`; the case stays where it is."""
+    return (
+        Transition("raise_objection", "登记公示异议", sources, same_state, roles, requires=("content",),
+                   effect=objection_raise_effect(level_states), record=False),
+        Transition("answer_objection", "异议调查答复", sources, same_state, roles,
+                   requires=("objection", "investigation", "answer", "outcome"),
+                   guards=(open_objection_guard(level_states),),
+                   checks=(objection_answer_check,), effect=objection_answer_effect, record=False),
+    )
 
 
 def last_day(notice: Notice) -> dt.date:
