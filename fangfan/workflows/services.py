@@ -15,6 +15,7 @@ from fangfan.workflows import engine
 from fangfan.workflows.attachments import attachment_store  # noqa: F401
 from fangfan.workflows.assistance import contact_assign, measure_add, measure_status_set, plan_record  # noqa: F401
 from fangfan.workflows import elimination as _elimination, identification as _identification
+from fangfan.workflows import lowincome as _lowincome
 from fangfan.workflows.elimination import removal_request, rollback_request  # noqa: F401
 from fangfan.workflows.errors import NotAllowed, WorkflowError
 from fangfan.workflows.identification import require_consent  # noqa: F401
@@ -61,6 +62,27 @@ def case_open_identification(
                                    consent=consent, green_channel_risk=green_channel_risk, attachments=ids)
         Attachment.objects.filter(pk__in=ids).update(case=case)
     return case
+
+
+def case_open_lowincome(
+    *, actor, household, programme: str, on: dt.date, reason: str = "", member_ids=(),
+    consent: dict | None = None, files=(),
+) -> Case:
+    """W5 step 1 (低保/特困 application) with its uploaded files, in one transaction."""
+    entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
+    with transaction.atomic():
+        ids = [attachment_store(actor=actor, household=household, file=f).pk for f in files]
+        case = _lowincome.lowincome_apply(actor=actor, household=household, programme=programme, on=on,
+                                          reason=reason, member_ids=member_ids, consent=consent, attachments=ids)
+        Attachment.objects.filter(pk__in=ids).update(case=case)
+    return case
+
+
+def case_open_lowincome_review(*, actor, household, on: dt.date, reason: str = "", programme: str = "") -> Case:
+    """Open the re-check of a household's 低保/特困 enrolment."""
+    entry_window_guard(actor=actor, region_code=household.village_id)
+    return _lowincome.lowincome_review_open(actor=actor, household=household, on=on, reason=reason,
+                                            programme=programme)
 
 
 def case_open_undo(*, actor, household, kind: str, on: dt.date, reason: str, files=()) -> Case:

@@ -26,3 +26,20 @@ def test_it_refuses_a_township_setting_dibao_flags_after_the_entry_window_closes
                                  reason="县民政局审批纳入") == 1
     member.refresh_from_db()
     assert member.dibao is True
+
+
+def test_it_refuses_a_village_opening_a_dibao_application_or_recheck_after_the_entry_window_closes(monkeypatch):
+    from fangfan.workflows import services as wf
+    from fangfan.workflows.models import Case
+
+    people = users()
+    h = family(wage_yuan=2000)
+    entry_campaign(ANKANG[:6])
+    set_clock(monkeypatch, "2026-05-31T18:00:00")
+
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        wf.case_open_lowincome(actor=people["village"], household=h, programme="dibao", on=dt.date(2026, 5, 31),
+                               reason="家庭困难")
+    with pytest.raises(NotAllowed, match="18:00 截止"):
+        wf.case_open_lowincome_review(actor=people["village"], household=h, on=dt.date(2026, 5, 31), reason="年度复核")
+    assert not Case.objects.filter(household=h).exists()

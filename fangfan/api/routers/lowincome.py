@@ -20,6 +20,7 @@ from fangfan.lowincome.models import PaymentList, Programme
 from fangfan.lowincome.services import LowIncomeError, payment_list_mark_paid
 from fangfan.registry import selectors as registry_selectors
 from fangfan.workflows import lowincome as W5
+from fangfan.workflows import services as wf_services
 
 router = Router(tags=["lowincome"])
 PER_PAGE = 200
@@ -174,9 +175,9 @@ def household_lowincome(request, number: str):
 def apply(request, number: str, body: ApplyIn):
     household = _household(request, number)
     consent = {"signer_name": body.signer_name} if body.signer_name.strip() else None
-    case = W5.lowincome_apply(actor=request.auth, household=household, programme=body.programme,
-                              on=timezone.localdate(), reason=body.reason, member_ids=body.member_ids,
-                              consent=consent)
+    case = wf_services.case_open_lowincome(actor=request.auth, household=household, programme=body.programme,
+                                           on=timezone.localdate(), reason=body.reason, member_ids=body.member_ids,
+                                           consent=consent)
     return Status(201, {"id": case.pk, "kind": case.kind, "state": case.state, "version": case.version})
 
 
@@ -185,8 +186,9 @@ def review(request, number: str, body: ReviewIn):
     household = _household(request, number)
     if body.programme and body.programme not in Programme.values:
         raise HttpError(422, f"保障类别应为 {', '.join(Programme.values)}")
-    case = W5.lowincome_review_open(actor=request.auth, household=household, on=timezone.localdate(),
-                                    reason=body.reason, programme=body.programme)
+    case = wf_services.case_open_lowincome_review(actor=request.auth, household=household,
+                                                  on=timezone.localdate(), reason=body.reason,
+                                                  programme=body.programme)
     return Status(201, {"id": case.pk, "kind": case.kind, "state": case.state, "version": case.version})
 
 

@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -32,10 +31,10 @@ from fangfan.lowincome.services import LowIncomeError, payment_list_mark_paid
 from fangfan.registry import selectors as registry_selectors
 from fangfan.web.views.common import Sheet, paginate, xlsx_sheets
 from fangfan.workflows import lowincome as W5
-from fangfan.workflows.attachments import attachment_store
+from fangfan.workflows import services as wf_services
 from fangfan.workflows.errors import WorkflowError
 from fangfan.workflows.forms import DayField, UploadMixin
-from fangfan.workflows.models import Attachment, Case
+from fangfan.workflows.models import Case
 
 APPLY_ROLES = (Role.VILLAGE, Role.TOWNSHIP)
 REVIEW_ROLES = (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY_CA)
@@ -95,13 +94,9 @@ def apply_page(request, number: str):
         d = form.cleaned_data
         consent = {"signer_name": d["signer_name"], "signed_on": d["signed_on"]} if d["signer_name"] else None
         try:
-            with transaction.atomic():
-                ids = [attachment_store(actor=request.user, household=household, file=f).pk
-                       for f in d["attachments"]]
-                case = W5.lowincome_apply(actor=request.user, household=household, programme=d["programme"],
-                                          on=timezone.localdate(), reason=d["reason"], member_ids=d["member_ids"],
-                                          consent=consent, attachments=ids)
-                Attachment.objects.filter(pk__in=ids).update(case=case)
+            case = wf_services.case_open_lowincome(
+                actor=request.user, household=household, programme=d["programme"], on=timezone.localdate(),
+                reason=d["reason"], member_ids=d["member_ids"], consent=consent, files=d["attachments"])
         except WorkflowError as exc:
             form.add_error(None, str(exc))
         else:
@@ -126,9 +121,9 @@ def review_page(request, number: str):
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            case = W5.lowincome_review_open(actor=request.user, household=household, on=timezone.localdate(),
-                                            reason=form.cleaned_data["reason"],
-                                            programme=form.cleaned_data["programme"])
+            case = wf_services.case_open_lowincome_review(
+                actor=request.user, household=household, on=timezone.localdate(),
+                reason=form.cleaned_data["reason"], programme=form.cleaned_data["programme"])
         except WorkflowError as exc:
             form.add_error(None, str(exc))
         else:
