@@ -18,6 +18,7 @@ PERSONAL_DATA_ACTIONS = {
     "worklist.export": "导出待办清单",
     "notice.export": "导出公示名单",
     "dept_warning.export": "导出部门预警清单",
+    "lowincome.export": "导出低保特困名单",
     "personal_data.export": "导出个人信息清单",
 }
 LOG_READERS = frozenset({Role.COUNTY_RR, Role.COUNTY_CA, Role.CITY, Role.PROVINCE})

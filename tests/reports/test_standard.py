@@ -95,6 +95,11 @@ def test_it_serves_the_report_page_downloads_and_api_in_the_users_region(registr
     xlsx = client.get("/reports/scale-risk/?as_of=2026-06-30&format=xlsx")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert "乙镇" not in [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    from fangfan.audit.models import AuditEvent
+
+    logged = AuditEvent.objects.get(action="personal_data.export")  # in the county's personal-data log
+    assert (logged.actor_name, logged.object_key, logged.region_code) == ("xiang", "report:scale-risk", "341225103000")
+    assert logged.after["format"] == "xlsx" and logged.after["rows"] > 0
     assert client.get("/reports/scale-risk/?region=341225104201").status_code == 404
     assert client.get("/reports/nothing/").status_code == 404
     token = api_token_create(actor=None, user=user)

@@ -8,12 +8,14 @@ from urllib.parse import quote, urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fangfan.audit.services import personal_data_export_record
 from fangfan.regions.scope import code_range_q, prefix_for
 from fangfan.reports import services
 from fangfan.reports.models import Problem, SpotCheckItem
@@ -52,12 +54,19 @@ def report_page(request, key: str):
     region = request.GET.get("region", "")
     report = build(name=key, actor=request.user, region=region, as_of=as_of)
     fmt = request.GET.get("format", "")
+    table = request.GET.get("table") or None
+    if table and table not in [t.key for t in report.tables]:
+        table = None
+    if fmt in ("xlsx", "csv"):
+        # Report lists name households and members: who took which, for the personal-data log.
+        rows = sum(t.frame.height for t in report.tables if table in (None, t.key))
+        with transaction.atomic():
+            personal_data_export_record(actor=request.user, what=f"report:{key}", rows=rows, reason="",
+                                        region_code=report.prefix,
+                                        filters={"as_of": as_of.isoformat(), "format": fmt, "table": table})
     if fmt == "xlsx":
         return _download(export.xlsx(report), XLSX_TYPE, export.file_name(report, "xlsx"))
     if fmt == "csv":
-        table = request.GET.get("table") or None
-        if table and table not in [t.key for t in report.tables]:
-            table = None
         return _download(export.csv_bytes(report, table), "text/csv; charset=utf-8", export.file_name(report, "csv"))
     base = {"region": region, "as_of": as_of.isoformat()}
     tables = [{"key": t.key, "title": t.title, "note": t.note, "columns": t.columns,
