@@ -2,13 +2,19 @@
 
 One mapping per table, so imports, exports and screening agree on how a file's value is
 stored: codes and text as strings ('' for empty), multi-valued codes joined by ';',
-money as fen, dates as dates."""
+money as fen, dates as dates.
+
+Personal data (fangfan.common.pii): a member's ID is stored as its blind index (`id_index`, the
+member's key in every frame read from the database) and a cipher written with new rows; a
+household's phone as a cipher (`phone_cipher`, read under the name `phone`). Frames read with
+`personal=True` (exports) carry the plain numbers; the rules never need them."""
 from __future__ import annotations
 
 import json
 
 import polars as pl
 
+from fangfan.common import pii
 from fangfan.common.tables import HOUSEHOLDS, INCOMES, MEASURES, MEMBERS, Table
 from fangfan.regions.scope import code_range_sql
 from fangfan.registry.bulk import fetch_frame
@@ -18,10 +24,12 @@ DB_JOIN = ";"
 # canonical key → database column, per table (only where they differ)
 RENAMES = {
     "households": {"household_id": "household_number"},
-    "members": {},
+    "members": {"id_number": "id_index"},
     "incomes": {},
     "measures": {},
 }
+# Stored encrypted under another name: read as the canonical name (cipher text until opened).
+SEALED_COLUMN = {"phone": "phone_cipher"}
 DB_TABLE = {
     "households": "registry_household",
     "members": "registry_member",
@@ -73,15 +81,51 @@ def to_db_frame(table: Table, frame: pl.DataFrame, extra_columns: list[str] | No
         if col.key not in frame.columns or (col.key == "household_id" and table.name != "households"):
             continue
         c = pl.col(col.key)
-        if col.kind == "multi":
+        if col.kind == "id_number":
+            c = _index_expr(c)
+        elif col.kind == "multi":
             c = c.list.join(DB_JOIN).fill_null("")
         elif _db_dtype(col.kind) == pl.String:
             c = c.fill_null("")
         exprs.append(c.alias(_db_column(table.name, col.key)))
     if table.name == "members":
-        exprs += [pl.col("birth_date"), pl.col("sex")]
+        # The plain ID rides along (hidden) for the cipher of the rows that will be inserted.
+        exprs += [pl.col("birth_date"), pl.col("sex"), pl.col("id_number").alias(PLAIN_ID)]
     out = frame.select(exprs)
     return out.with_columns(extra_json(frame, extra_columns or []))
+
+
+PLAIN_ID = "_id_plain"
+
+
+def _index_expr(column: pl.Expr) -> pl.Expr:
+    ring = pii.keyring()
+    return column.map_batches(lambda s: pl.Series(s.name, ring.index_all(s.to_list()), dtype=pl.String),
+                              return_dtype=pl.String)
+
+
+def seal(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame of database values about to be written: the hidden plain ID becomes `id_cipher`,
+    a plain `phone` becomes `phone_cipher` (only the rows written pay for the encryption)."""
+    ring = pii.keyring()
+    if PLAIN_ID in frame.columns:
+        ciphers = ring.encrypt_all(frame[PLAIN_ID].to_list(), pii.ID_FIELD)
+        frame = frame.with_columns(pl.Series("id_cipher", ciphers, dtype=pl.String)).drop(PLAIN_ID)
+    for plain, sealed in SEALED_COLUMN.items():
+        if plain in frame.columns:
+            values = ring.encrypt_all(frame[plain].fill_null("").to_list(), pii.PHONE_FIELD)
+            frame = frame.with_columns(pl.Series(plain, values, dtype=pl.String)).rename({plain: sealed})
+    return frame
+
+
+def open_sealed(frame: pl.DataFrame) -> pl.DataFrame:
+    """The plain phones of a frame read from the database (ciphers under the name `phone`)."""
+    ring = pii.keyring()
+    for plain in SEALED_COLUMN:
+        if plain in frame.columns:
+            values = ring.decrypt_all(frame[plain].fill_null("").to_list(), pii.PHONE_FIELD)
+            frame = frame.with_columns(pl.Series(plain, values, dtype=pl.String))
+    return frame
 
 
 def from_db_frame(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
@@ -125,9 +169,14 @@ def select_list(alias: str, cols: list[str], dates: frozenset[str] | set[str] = 
     # JSON as text on both databases; normalise_extra makes the text canonical. Dates in `dates` are
     # read as ISO text (both databases write YYYY-MM-DD): the SQLite driver would otherwise parse each
     # one in Python, Polars parses the column at once.
-    return ", ".join(
-        f"CAST({alias}.{c} AS TEXT) AS {c}" if c == "extra" or c in dates else f"{alias}.{c}" for c in cols
-    )
+    def one(c: str) -> str:
+        if c == "extra" or c in dates:
+            return f"CAST({alias}.{c} AS TEXT) AS {c}"
+        if c in SEALED_COLUMN:
+            return f"{alias}.{SEALED_COLUMN[c]} AS {c}"
+        return f"{alias}.{c}"
+
+    return ", ".join(one(c) for c in cols)
 
 
 def normalise_extra(frame: pl.DataFrame) -> pl.DataFrame:
@@ -160,15 +209,24 @@ def read_tables_for(household_numbers: list[str]) -> dict[str, pl.DataFrame]:
 
 
 def read_tables(
-    prefix: str = "", tables: tuple[str, ...] = TABLE_NAMES, where: tuple[str, list] | None = None
+    prefix: str = "", tables: tuple[str, ...] = TABLE_NAMES, where: tuple[str, list] | None = None,
+    personal: bool = False,
 ) -> dict[str, pl.DataFrame]:
-    """The registry (or a region's subtree by code prefix) as canonical frames, sorted by key."""
+    """The registry (or a region's subtree by code prefix) as canonical frames, sorted by key.
+    Members' `id_number` is the blind index and households have no phone, unless `personal`
+    (an export: the plain numbers, decrypted)."""
     out: dict[str, pl.DataFrame] = {}
     spec = {"households": HOUSEHOLDS, "members": MEMBERS, "incomes": INCOMES, "measures": MEASURES}
     for name in tables:
         table = spec[name]
         schema = db_schema(table)
         cols = db_columns(table) + ["extra"]
+        if not personal:
+            cols = [c for c in cols if c not in SEALED_COLUMN]
+            schema = {c: t for c, t in schema.items() if c not in SEALED_COLUMN}
+        elif name == "members":
+            cols.append("id_cipher")
+            schema = {**schema, "id_cipher": pl.String}
         dates = {c for c, t in schema.items() if t == pl.Date}
         clause, params = (f" WHERE {where[0]}", where[1]) if where else _region_clause(prefix, "h.village_code")
         if name == "households":
@@ -179,6 +237,12 @@ def read_tables(
                 f"FROM {DB_TABLE[name]} t JOIN registry_household h ON h.id = t.household_id{clause}"
             )
             schema = {**schema, "household_id": pl.String}
-        canonical = from_db_frame(table, normalise_extra(fetch_frame(sql, params, schema)))
+        frame = normalise_extra(fetch_frame(sql, params, schema))
+        if personal:
+            frame = open_sealed(frame)
+            if name == "members":
+                plain = pii.keyring().decrypt_all(frame["id_cipher"].to_list(), pii.ID_FIELD)
+                frame = frame.with_columns(pl.Series("id_index", plain, dtype=pl.String)).drop("id_cipher")
+        canonical = from_db_frame(table, frame)
         out[name] = canonical.sort(list(table.key)) if canonical.height else canonical
     return out

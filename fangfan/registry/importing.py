@@ -18,7 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
 from fangfan.audit.services import audit_record
+from fangfan.common import pii
 from fangfan.common.ids import mask
+from fangfan.common.text import mask_phone
 from fangfan.common.tables import HOUSEHOLDS, INCOMES, MEASURES, MEMBERS, Table
 from fangfan.regions import codes as region_codes
 from fangfan.regions.models import Region
@@ -123,7 +125,10 @@ def _existing(table: Table, household_numbers: list[str], member_ids: list[str])
     schema = {**dbframes.db_schema(table), "id": pl.Int64, "household_number": pl.String}
     if table.name == "households":
         head = f"SELECT h.id, {dbframes.select_list('h', cols)} FROM registry_household h"
-        return _fetch_in(head, "h.household_number", household_numbers, schema)
+        return dbframes.open_sealed(_fetch_in(head, "h.household_number", household_numbers, schema))
+    if table.name == "members":
+        cols.append("id_cipher")  # decrypted only for the few rows a problem message names
+        schema["id_cipher"] = pl.String
     head = (
         f"SELECT t.id, h.household_number, {dbframes.select_list('t', cols)} "
         f"FROM {dbframes.DB_TABLE[table.name]} t JOIN registry_household h ON h.id = t.household_id"
@@ -136,10 +141,10 @@ def _existing(table: Table, household_numbers: list[str], member_ids: list[str])
         by_household = _fetch_in(head, "h.household_number", household_numbers, schema)
         # Only the IDs not already found there (on a re-import: none, which halves the reading).
         elsewhere = pl.Series(member_ids, dtype=pl.String)
-        elsewhere = elsewhere.filter(~elsewhere.is_in(by_household.get_column("id_number").implode())).to_list()
+        elsewhere = elsewhere.filter(~elsewhere.is_in(by_household.get_column("id_index").implode())).to_list()
         if not elsewhere:
             return by_household
-        by_id = _fetch_in(head, "t.id_number", elsewhere, schema)
+        by_id = _fetch_in(head, "t.id_index", elsewhere, schema)
         return pl.concat([by_household, by_id], how="vertical_relaxed").unique("id", keep="first", maintain_order=True)
     return _fetch_in(head, "h.household_number", household_numbers, schema)
 
@@ -166,18 +171,17 @@ def _plan(table: Table, new: pl.DataFrame, old: pl.DataFrame, key: list[str]) ->
     return TablePlan(table.name, inserts, updates, unchanged, compare)
 
 
-def _database_problems(result: ReadResult, old_members: pl.DataFrame) -> list[Problem]:
-    """Rules that need the database: one member ID in two households, members that would vanish."""
+def _database_problems(result: ReadResult, members: pl.DataFrame, old_members: pl.DataFrame) -> list[Problem]:
+    """Rules that need the database: one member ID in two households, members that would vanish.
+    `members` are the files' members as database values (blind index and the hidden plain ID)."""
     problems: list[Problem] = []
-    members = result.tables["members"]
     source = result.sources.get("members", "members")
     file_households = set(result.tables["households"]["household_id"].to_list())
-    file_ids = set(members["id_number"].to_list())
     if old_members.height == 0:
         return problems
     moved = members.join(
-        old_members.select("id_number", pl.col("household_number").alias("db_household")), on="id_number"
-    ).filter(pl.col("db_household") != pl.col("household_id"))
+        old_members.select("id_index", pl.col("household_number").alias("db_household")), on="id_index"
+    ).filter(pl.col("db_household") != pl.col("household_number"))
     for row in moved.iter_rows(named=True):
         if row["db_household"] not in file_households:
             problems.append(
@@ -185,13 +189,15 @@ def _database_problems(result: ReadResult, old_members: pl.DataFrame) -> list[Pr
                     source,
                     row["_row"],
                     "证件号码",
-                    mask(row["id_number"]),
-                    f"证件号码已登记在户 {row['db_household']},与户 {row['household_id']} 重复",
+                    mask(row[dbframes.PLAIN_ID]),
+                    f"证件号码已登记在户 {row['db_household']},与户 {row['household_number']} 重复",
                 )
             )
     missing = old_members.filter(
-        pl.col("household_number").is_in(list(file_households)) & ~pl.col("id_number").is_in(list(file_ids))
+        pl.col("household_number").is_in(list(file_households)) & ~pl.col("id_index").is_in(members["id_index"].implode())
     )
+    missing = missing.with_columns(pl.Series("id_number", pii.keyring().decrypt_all(missing["id_cipher"].to_list()),
+                                             dtype=pl.String))
     h_rows = dict(zip(result.tables["households"]["household_id"], result.tables["households"]["_row"]))
     for row in missing.iter_rows(named=True):
         problems.append(
@@ -295,9 +301,20 @@ def _update_households(plan: TablePlan, now) -> None:
         cols.append("name_initials")  # follows the name (not compared: derived from it)
     update_rows(
         "registry_household",
-        plan.updates.select([*cols, pl.lit(now).alias("updated_at"), "id"]),
+        dbframes.seal(plan.updates.select([*cols, pl.lit(now).alias("updated_at"), "id"])),
         also="version = version + 1",
     )
+
+
+def _seal_inserts(plans: dict[str, TablePlan]) -> None:
+    """New rows as stored (IDs and phones encrypted), before the snapshots and the writes see them."""
+    for plan in plans.values():
+        plan.inserts = dbframes.seal(plan.inserts)
+
+
+def _shown(column: str, value):
+    # Phones are personal data: the history keeps them masked (the household file has them whole).
+    return mask_phone(value) if column == "phone" and value else _jsonable(value)
 
 
 def _update_events(plan: TablePlan, object_type: str, key: pl.Expr, regions: pl.DataFrame) -> pl.DataFrame:
@@ -309,8 +326,8 @@ def _update_events(plan: TablePlan, object_type: str, key: pl.Expr, regions: pl.
     )
     rows = []
     for row in frame.iter_rows(named=True):
-        before = {c: _jsonable(row[f"{c}__old"]) for c in plan.compare if row[c] != row[f"{c}__old"]}
-        after = {c: _jsonable(row[c]) for c in before}
+        before = {c: _shown(c, row[f"{c}__old"]) for c in plan.compare if row[c] != row[f"{c}__old"]}
+        after = {c: _shown(c, row[c]) for c in before}
         rows.append((f"{object_type}.update", object_type, row["_key"], row["household_number"], row["region"] or "",
                      json.dumps(before, ensure_ascii=False), json.dumps(after, ensure_ascii=False)))
     return pl.DataFrame(rows, schema=_EVENT_SCHEMA, orient="row")
@@ -326,7 +343,7 @@ def _insert_events(
     frame: pl.DataFrame, object_type: str, key: pl.Expr, household_col: str, regions: pl.DataFrame
 ) -> pl.DataFrame:
     """One creation event per new row, its values as the 'after' JSON (built vectorised)."""
-    cols = [c for c in frame.columns if not c.startswith("_") and c not in ("household_pk", "id")]
+    cols = [c for c in frame.columns if not c.startswith("_") and c not in ("household_pk", "id", "id_cipher")]
     return (
         frame.join(regions, left_on=household_col, right_on="household_number", how="left")
         .select(
@@ -509,6 +526,7 @@ def _import_transaction(*, actor, path: Path, summary: ImportSummary, scope: str
             known = set(Region.objects.filter(code__in=[r.code for r in region_rows]).values_list("code", flat=True))
             summary.regions_created += sum(1 for r in region_rows if r.code not in known)
             return
+        _seal_inserts(plans)
         # The snapshot blobs are encoded in a thread while the database stores the rows.
         snapshots = _SNAPSHOT_POOL.submit(_snapshot_blobs, _snapshot_frames(plans))
         with bar.step("写入行政区划"):
@@ -549,18 +567,17 @@ def _compare(
     for name, frame in result.tables.items():
         summary.rows_read[name] = summary.rows_read.get(name, 0) + frame.height
     household_numbers = result.tables["households"]["household_id"].to_list()
-    member_ids = result.tables["members"]["id_number"].to_list()
     with bar.step("与库中数据比对"):
         new_frames = {t.name: _new_frame(t, result) for t in (HOUSEHOLDS, MEMBERS, INCOMES, MEASURES) if t.name in result.tables}
-        old_members = _existing(MEMBERS, household_numbers, member_ids)
+        old_members = _existing(MEMBERS, household_numbers, new_frames["members"]["id_index"].to_list())
         old_households = _existing(HOUSEHOLDS, household_numbers, [])
         problems = _scope_problems(result, scope, actor, old_households) if scope else []
-        problems += _database_problems(result, old_members)
+        problems += _database_problems(result, new_frames["members"], old_members)
         if problems:
             raise ImportRejected(problems)
         plans = {
             "households": _plan(HOUSEHOLDS, new_frames["households"], old_households, ["household_number"]),
-            "members": _plan(MEMBERS, new_frames["members"], old_members, ["id_number"]),
+            "members": _plan(MEMBERS, new_frames["members"], old_members, ["id_index"]),
         }
         if "incomes" in new_frames:
             plans["incomes"] = _plan(INCOMES, new_frames["incomes"], _existing(INCOMES, household_numbers, []), _db_key(INCOMES))
@@ -597,7 +614,7 @@ def measure_history_expr() -> pl.Expr:
 # object type and key of each table's history rows
 _HISTORY = {
     "households": ("household", pl.col("household_number")),
-    "members": ("member", pl.col("id_number")),
+    "members": ("member", pl.col("id_index")),
     "incomes": ("income", pl.concat_str([pl.col("household_number"), pl.col("year")], separator=":")),
     "measures": ("measure", measure_history_expr()),
 }

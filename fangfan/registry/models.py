@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from fangfan.common import codes as C
+from fangfan.common import pii
 
 
 def _choices(codelist: C.CodeList):
@@ -21,7 +22,8 @@ class Household(models.Model):
         "regions.Region", on_delete=models.PROTECT, related_name="households", db_column="village_code", db_index=False
     )
     household_type = models.CharField("户类型", max_length=10, choices=_choices(C.HOUSEHOLD_TYPE))
-    phone = models.CharField("联系电话", max_length=40, blank=True)
+    # Encrypted at rest (fangfan.common.pii); `phone` below reads and sets the plain number.
+    phone_cipher = models.CharField("联系电话(密文)", max_length=120, blank=True, default="")
     relocated = models.BooleanField("易地搬迁", default=False)
     housing_safe = models.BooleanField("住房安全")
     water_safe = models.BooleanField("饮水安全")
@@ -66,6 +68,23 @@ class Household(models.Model):
     def is_monitored(self) -> bool:
         return bool(self.category) and self.eliminated_on is None
 
+    @property
+    def phone(self) -> str:
+        return pii.decrypt_phone(self.phone_cipher)
+
+    @phone.setter
+    def phone(self, value: str) -> None:
+        self.phone_cipher = pii.encrypt_phone(value or "")
+
+
+class MemberQuerySet(models.QuerySet):
+    def with_id_number(self, number: str) -> "MemberQuerySet":
+        """The member with this (normalised, 18-character) ID, found through the blind index."""
+        return self.filter(id_index=pii.id_index(number))
+
+    def with_id_numbers(self, numbers) -> "MemberQuerySet":
+        return self.filter(id_index__in=[pii.id_index(n) for n in numbers])
+
 
 class Member(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
@@ -73,7 +92,10 @@ class Member(models.Model):
     # Pinyin initials of the name ('张三' → 'zs') for search; written by every member write path
     # (fangfan.registry.search.name_initials / initials_expr), never typed by a user.
     name_initials = models.CharField("姓名拼音首字母", max_length=60, blank=True, default="", db_default="")
-    id_number = models.CharField("证件号码", max_length=18)  # unique: Meta.constraints
+    # The ID number is never stored in clear (fangfan.common.pii): its blind index serves
+    # matching, uniqueness and search, the cipher gives it back for logged full views and exports.
+    id_index = models.CharField("证件号码索引", max_length=32)  # unique: Meta.constraints
+    id_cipher = models.CharField("证件号码(密文)", max_length=120)
     birth_date = models.DateField("出生日期")
     sex = models.CharField("性别", max_length=1, choices=[("M", "男"), ("F", "女")])
     relation = models.CharField("与户主关系", max_length=30, choices=_choices(C.RELATION))
@@ -96,7 +118,7 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["household_id", "id"]
-        constraints = [models.UniqueConstraint(fields=["id_number"], name="member_id_number_unique")]
+        constraints = [models.UniqueConstraint(fields=["id_index"], name="member_id_index_unique")]
         # Search by exact or prefix name / initials (registry.search). varchar_pattern_ops lets
         # PostgreSQL use them for LIKE 'x%' under any collation (other databases ignore opclasses).
         indexes = [
@@ -104,8 +126,20 @@ class Member(models.Model):
             models.Index(fields=["name_initials"], name="member_initials_search", opclasses=["varchar_pattern_ops"]),
         ]
 
+    objects = MemberQuerySet.as_manager()
+
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def id_number(self) -> str:
+        """The plain ID: for masking in lists and for the logged full view (registry.services)."""
+        return pii.decrypt_id(self.id_cipher)
+
+    @id_number.setter
+    def id_number(self, value: str) -> None:
+        self.id_index = pii.id_index(value)
+        self.id_cipher = pii.encrypt_id(value)
 
 
 class IncomeYear(models.Model):

@@ -106,7 +106,7 @@ def household_search(*, actor, q: str = "", village: str = "") -> SearchResult:
             number = validate_id(q)
         except IdNumberError as exc:
             return SearchResult([], kind="id", error=str(exc))
-        ids = Member.objects.filter(id_number=number).values("household_id")
+        ids = Member.objects.with_id_number(number).values("household_id")
         return SearchResult(list(base.filter(pk__in=ids)), kind="id")
     if _INITIALS.match(q) and not q.isdigit():
         # Letters only: pinyin initials of a name, or a 户编号 made of letters.

@@ -13,7 +13,9 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from fangfan.audit.models import AuditEvent
 from fangfan.common import codes as C
+from fangfan.common import pii
 from fangfan.common.ids import age_on, mask
+from fangfan.common.text import mask_phone
 from fangfan.common.money import format_yuan
 from fangfan.common.tables import TABLES
 from fangfan.regions.scope import scope_queryset
@@ -60,17 +62,35 @@ def registry_summary(*, actor) -> dict[str, int]:
     return counts
 
 
+def _shown_values(data: dict) -> dict:
+    """Stored values as history shows them: ID numbers and phones masked, ciphers and blind
+    indexes never (the cipher becomes the masked number)."""
+    out = {}
+    for key, value in data.items():
+        if key == "id_index":
+            continue
+        if key == "id_cipher":
+            key, value = "id_number", mask(pii.decrypt_id(value)) if value else ""
+        elif key == "phone_cipher":
+            key, value = "phone", mask_phone(pii.decrypt_phone(value)) if value else ""
+        elif key == "id_number" and value:
+            value = mask(str(value))
+        elif key == "phone" and value:
+            value = mask_phone(str(value))
+        out[key] = value
+    return out
+
+
 def _masked_json(data) -> str:
     if not data:
         return ""
-    shown = {k: (mask(v) if k == "id_number" else v) for k, v in data.items()}
-    return json.dumps(shown, ensure_ascii=False, default=str)
+    return json.dumps(_shown_values(data), ensure_ascii=False, default=str)
 
 
 # snapshot table → object type and key of its history rows (as the audit rows name them)
 _SNAPSHOT_OBJECTS = {
     "households": ("household", lambda r: r["household_number"]),
-    "members": ("member", lambda r: mask(r["id_number"])),
+    "members": ("member", lambda r: mask(pii.decrypt_id(r["id_cipher"]) if "id_cipher" in r else r["id_number"])),
     "incomes": ("income", lambda r: f"{r['household_number']}:{r['year']}"),
     "measures": ("measure", lambda r: measure_history_key(
         r["household_number"], r["measure_code"], r["started_on"], r.get("content"))),
@@ -208,12 +228,30 @@ def _changes(object_type: str, before: dict | None, after: dict | None) -> tuple
     return tuple(out)
 
 
-def _masked_key(object_type: str, key: str) -> str:
-    return mask(key) if object_type == "member" and len(key) == 18 else key
+def _masked_key(object_type: str, key: str, members: dict[str, str] | None = None) -> str:
+    """Members are named in history by their blind index (imports) or primary key (services):
+    shown as the masked ID when the member is known."""
+    if object_type != "member":
+        return key
+    if len(key) == 18:  # written before the numbers were encrypted
+        return mask(key)
+    return (members or {}).get(key, key)
 
 
-def _object_label(object_type: str, key: str) -> str:
-    key = _masked_key(object_type, key)
+def _member_keys(keys: set[str]) -> dict[str, str]:
+    """Blind index or primary key → masked ID, for the members a history names (one query each)."""
+    indexes = [k for k in keys if pii.is_index(k)]
+    pks = [int(k) for k in keys if k.isdigit() and len(k) < 18]
+    out: dict[str, str] = {}
+    for index, cipher in Member.objects.filter(id_index__in=indexes).values_list("id_index", "id_cipher"):
+        out[index] = mask(pii.decrypt_id(cipher))
+    for pk, cipher in Member.objects.filter(pk__in=pks).values_list("pk", "id_cipher"):
+        out[str(pk)] = mask(pii.decrypt_id(cipher))
+    return out
+
+
+def _object_label(object_type: str, key: str, members: dict[str, str] | None = None) -> str:
+    key = _masked_key(object_type, key, members)
     return f"{_OBJECT_ZH.get(object_type, object_type)} {key}".strip()
 
 
@@ -227,7 +265,7 @@ def _creation_entries(household: Household) -> list[HistoryEntry]:
     entries = []
     for table, (object_type, key) in _SNAPSHOT_OBJECTS.items():
         for row in found.get(table, ()):
-            values = {k: v for k, v in row.items() if k != "household_number" or table == "households"}
+            values = _shown_values({k: v for k, v in row.items() if k != "household_number" or table == "households"})
             entries.append(HistoryEntry(
                 at=batch.at, actor_name=batch.actor_name, action=f"{object_type}.create", action_label="导入新增",
                 object_type=object_type, object_key=key(row), object_label=_object_label(object_type, key(row)),
@@ -248,11 +286,12 @@ def household_history(*, actor, household: Household) -> list[HistoryEntry]:
         AuditEvent.objects.filter(household_key=household.household_number)
         .exclude(action__in=_NOT_CHANGES).order_by("-id")[:HISTORY_LIMIT]
     )
+    members = _member_keys({e.object_key for e in events if e.object_type == "member"})
     entries = [
         HistoryEntry(
             at=e.at, actor_name=e.actor_name, action=e.action, action_label=_action_zh(e.action, e.object_type),
-            object_type=e.object_type, object_key=_masked_key(e.object_type, e.object_key),
-            object_label=_object_label(e.object_type, e.object_key), comment=e.comment,
+            object_type=e.object_type, object_key=_masked_key(e.object_type, e.object_key, members),
+            object_label=_object_label(e.object_type, e.object_key, members), comment=e.comment,
             changes=_changes(e.object_type, e.before, e.after),
             before_text=_masked_json(e.before), after_text=_masked_json(e.after),
         )

@@ -92,7 +92,7 @@ def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "
         else:
             raise ExportRefused("所选区划不在本账号的管辖范围内")
     prefix = wanted or scope
-    tables = dbframes.read_tables(prefix)
+    tables = dbframes.read_tables(prefix, personal=True)  # the interchange files carry the plain numbers
     villages = _village_frame(prefix)
     if villages.height:
         tables["villages"] = villages

@@ -146,7 +146,7 @@ class Command(BaseCommand):
         for seq in range(900, 1000):
             first17 = f"{code[:6]}19800101{seq:03d}"
             number = first17 + check_digit(first17)
-            if not Member.objects.filter(id_number=number).exists():
+            if not Member.objects.with_id_number(number).exists():
                 d = declaration_submit(name="赵未登", id_number=number, phone="13900000002", village_code=code,
                                        risk="R04", text=f"{MARK}: 房屋受灾", client_ip="127.0.0.1")
                 made.append(f"自主申报 {d.receipt}: 未登记人员 {d.get_stage_display()}")
