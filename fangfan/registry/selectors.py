@@ -576,6 +576,7 @@ def explanation_view(explained: dict) -> list[dict]:
         definitions = parameters()
     except Exception:
         definitions = None
+    members = _named_members(explained)
     rules = []
     for rule in explained["rules"]:
         params = []
@@ -594,14 +595,34 @@ def explanation_view(explained: dict) -> list[dict]:
         rules.append({
             "id": rule["id"], "family": rule["family"], "title": rule["title"], "source": rule["source"],
             "fired": {True: "是", False: "否", None: "—"}[rule["fired"]],
-            "result": _show(result_name, rule["result"], money=result_name in _MONEY_FACTS),
+            "result": _show(result_name, members.get(result_name, rule["result"]), money=result_name in _MONEY_FACTS),
             "inputs": [
-                {"name": n, "label": _fact_label(n), "value": _show(n, v, money=n in _MONEY_FACTS)}
+                {"name": n, "label": _fact_label(n), "value": _show(n, members.get(n, v), money=n in _MONEY_FACTS)}
                 for n, v in rule["inputs"].items()
             ],
             "parameters": params,
         })
     return rules
+
+
+_MEMBER_LISTS = ("special_member_ids", "single_person_dibao")
+
+
+def _named_members(explained: dict) -> dict[str, str]:
+    """Rules name members by their blind index (the key of frames read from the database): shown
+    as name and masked ID."""
+    values = {}
+    for rule in explained["rules"]:
+        values.update({n: v for n, v in rule["inputs"].items() if n in _MEMBER_LISTS})
+        result_name = next((r.result for r in _catalogue() if r.id == rule["id"]), None)
+        if result_name in _MEMBER_LISTS:
+            values[result_name] = rule["result"]
+    keys = {k for v in values.values() if isinstance(v, str) for k in v.split(";") if k}
+    if not keys:
+        return {}
+    found = {i: f"{name} {mask(pii.decrypt_id(c))}"
+             for i, name, c in Member.objects.filter(id_index__in=keys).values_list("id_index", "name", "id_cipher")}
+    return {n: "、".join(found.get(k, k) for k in v.split(";") if k) for n, v in values.items() if isinstance(v, str)}
 
 
 def _catalogue():

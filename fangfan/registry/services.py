@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from fangfan.audit.services import audit_record
+from fangfan.common import pii
 from fangfan.common.ids import mask
+from fangfan.common.text import mask_phone
 from fangfan.regions import codes as region_codes
 from fangfan.regions.models import Region
 from fangfan.registry import dbframes
@@ -48,9 +50,12 @@ def household_update(
     with transaction.atomic():
         fresh = Household.objects.get(pk=household.pk)
         version = fresh.version if expected_version is None else expected_version
-        before = {k: _jsonable(getattr(fresh, k)) for k in changes}
+        before = {k: _history_value(k, getattr(fresh, k)) for k in changes}
+        stored = dict(changes)
+        if "phone" in stored:  # kept encrypted (fangfan.common.pii); the history has it masked
+            stored["phone_cipher"] = pii.encrypt_phone(stored.pop("phone") or "")
         updated = Household.objects.filter(pk=fresh.pk, version=version).update(
-            **changes, version=F("version") + 1, updated_at=timezone.now()
+            **stored, version=F("version") + 1, updated_at=timezone.now()
         )
         if updated != 1:
             raise ConcurrentEdit(f"户 {fresh.household_number} 已被他人修改, 请刷新后重试")
@@ -62,11 +67,15 @@ def household_update(
             household_key=fresh.household_number,
             region_code=fresh.village_id,
             before=before,
-            after={k: _jsonable(v) for k, v in changes.items()},
+            after={k: _history_value(k, v) for k, v in changes.items()},
             comment=comment,
         )
         fresh.refresh_from_db()
         return fresh
+
+
+def _history_value(key: str, value):
+    return mask_phone(value) if key == "phone" and value else _jsonable(value)
 
 
 def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "") -> dict[str, int]:

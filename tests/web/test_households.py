@@ -126,7 +126,7 @@ def test_it_offers_case_actions_by_role(client, village_user, home):
 
 def test_it_masks_the_household_phone_for_supervisors_but_not_for_the_village(client, village_user, home):
     home.phone = "13812345678"
-    home.save(update_fields=["phone"])
+    home.save(update_fields=["phone_cipher"])
     province = UserFactory(username="sheng", role=Role.PROVINCE, region_code="340000000000")
 
     village_page = _login(client, village_user).get(f"/households/{home.household_number}/").content.decode()
@@ -134,3 +134,13 @@ def test_it_masks_the_household_phone_for_supervisors_but_not_for_the_village(cl
 
     assert "13812345678" in village_page
     assert "138****5678" in province_page and "13812345678" not in province_page
+
+
+def test_it_names_the_rules_members_by_name_and_masked_id_never_by_number_or_index(client, village_user, home):
+    from fangfan.common import pii
+    from fangfan.common.ids import mask
+
+    ill = home.members.get(name="李四")
+    explained = _login(client, village_user).get(f"/households/{home.household_number}/explain/?now=1").content.decode()
+    assert f"李四 {mask(ill.id_number)}" in explained
+    assert ill.id_number not in explained and pii.id_index(ill.id_number) not in explained
