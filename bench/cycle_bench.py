@@ -23,8 +23,9 @@ peak RSS of that process):
   screening of the registry, visit and deadline lists);
 - **again**: the same command straight after: nothing may change (it must say so);
 - **baseline** (naive, same run, same fresh copy): each feed read by the same reader, then per
-  row `Member.objects.filter(id_number=…).first()` (水利: the village's first household), a
-  check that the row was not imported before and `FeedRow.objects.create(…)`, one transaction
+  row `Member.objects.filter(id_index=…).first()` (水利: the village's first household), a
+  check that the row was not imported before and `FeedRow.objects.create(…)` (the ID encrypted
+  per row), one transaction
   per file; no warnings, no screening. It runs on the first --baseline-rows rows (spread over
   the feeds in proportion) and its time for all rows is the reading time plus the rows at the
   measured per-row rate.
@@ -214,6 +215,7 @@ def child_baseline(feeds: str, month: str, sample: int) -> dict:
     _setup()
     from django.db import transaction
 
+    from fangfan.common import pii
     from fangfan.departments.cycle import feeds_in
     from fangfan.departments.feeds import SPECS, VILLAGE, read_feed
     from fangfan.departments.models import FeedBatch, FeedRow
@@ -241,11 +243,12 @@ def child_baseline(feeds: str, month: str, sample: int) -> dict:
                     household = Household.objects.filter(village_id=line.key).first()
                     household_id = household.pk if household else None
                 else:
-                    member = Member.objects.filter(id_number=line.key).first()
+                    member = Member.objects.filter(id_index=line.key).first()
                     if member is not None:
                         household_id, member_id = member.household_id, member.pk
                 FeedRow.objects.create(batch=batch, department=feed.department, row_number=line.row,
-                                       id_number="" if water else line.key, village_code=line.key if water else "",
+                                       id_index="" if water else line.key, id_cipher=pii.encrypt_id(line.plain),
+                                       village_code=line.key if water else "",
                                        row_key=line.row_key, values=line.values, matched=household_id is not None,
                                        household_id=None if water else household_id, member_id=member_id)
                 rows += 1

@@ -50,6 +50,7 @@ def gib(n: float) -> str:
 def _child_prepare(county: str, households: int, seed: int, data: Path, feed_rows: float) -> None:
     import polars as pl
 
+    from fangfan.common import pii
     from fangfan.departments.parquet import export_folder
     from fangfan.policy import national
     from fangfan.registry.synthetic import generate_county, write_county
@@ -73,7 +74,8 @@ def _child_prepare(county: str, households: int, seed: int, data: Path, feed_row
     _, feeds = national.read_county(data / "parquet", county)
     have = sum(f.height for f in feeds.values())
     want = round(feed_rows * households)
-    planted_ids = planted.get_column("id_number_18").drop_nulls().implode()
+    # Feed keys are blind indexes (fangfan.common.pii), as the export writes them.
+    planted_ids = pl.Series(pii.keyring().index_all(planted.get_column("id_number_18").drop_nulls().to_list())).implode()
     background = {d: f.filter(~pl.col("key").is_in(planted_ids)) for d, f in feeds.items() if d != "水利"}
     pool = sum(f.height for f in background.values())
     padded = {}
@@ -163,8 +165,12 @@ def check_planted(data: Path, out: Path) -> list[str]:
 
     planted = pl.concat([pl.read_csv(f, infer_schema=False) for f in sorted((data / "planted").glob("*.csv"))])
     planted = planted.filter(pl.col("effect") != "no_match")
+    from fangfan.common import pii
+
+    index = pii.keyring().index  # the warnings name persons by their ID's blind index
     expected = Counter(
-        (r["department"], r["effect"], r["id_number_18"] or None, r["village_code"] if r["department"] == "水利" else None)
+        (r["department"], r["effect"], index(r["id_number_18"]) or None,
+         r["village_code"] if r["department"] == "水利" else None)
         for r in planted.iter_rows(named=True))
     warnings = pl.read_parquet(out / "warnings.parquet")
     got = Counter(

@@ -1,6 +1,13 @@
 """What each department's feed holds (data.md "Department feeds") and how one file is read and
 checked: required columns, resident IDs (15 digits converted to 18), dates, amounts and the
-department's value lists. Reading and checking write nothing; services.feed_import stores."""
+department's value lists. Reading and checking write nothing; services.feed_import stores.
+
+Personal data (fangfan.common.pii): a row's matching key is the blind index of its ID, computed
+once per file (`index_all`); the plain ID rides along in memory only (FeedLine.plain, for the
+cipher the import stores) and is not in the row's values. A department may send the index
+itself instead of the ID (32 hex characters in the same 证件号码 column, e.g. under the header
+"证件号码(加密索引)"; `fangfan dept hash-ids` writes such files): the row matches and warns
+exactly as its plain twin, its row key is the same, only its number cannot be shown."""
 from __future__ import annotations
 
 import csv
@@ -14,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fangfan.common import pii
 from fangfan.common.dates import MAX_DATE, MIN_DATE, DateError, parse_date
 from fangfan.common.ids import IdNumberError, convert_15_to_18, id_reason_expr, mask, validate_id
 from fangfan.common.money import MoneyError, parse_yuan
@@ -24,6 +32,8 @@ from fangfan.registry.interchange.sources import SourceError, cell_text, csv_rea
 ID = "证件号码"
 VILLAGE = "村代码"
 HEADER_SCAN_ROWS = 20
+# Shown instead of a masked number for a row whose department sent the keyed hash (no number).
+HASHED_LABEL = "部门提供的是加密索引"
 
 
 @dataclass(frozen=True)
@@ -95,12 +105,15 @@ class Problem:
 @dataclass
 class FeedLine:
     row: int
-    key: str  # the normalised 18-digit ID, or the village code for 水利
-    values: dict[str, object]  # column → normalised value (dates ISO, amounts in fen)
+    key: str  # the blind index of the ID (pii.id_index), or the village code for 水利
+    values: dict[str, object]  # column → normalised value (dates ISO, amounts in fen); never the ID
     row_key: str
     # `values` as JSON text (keys sorted, Chinese as is): what FeedRow.values stores, encoded once
     # with the row key's content.
     values_json: str = field(default="", repr=False, compare=False)
+    # The normalised 18-character ID for the cipher; "" when the department sent the index (and
+    # for 水利). In memory only: never in values, row_key or a message.
+    plain: str = field(default="", repr=False, compare=False)
 
 
 @dataclass
@@ -150,22 +163,45 @@ def _capped(records: list[tuple[int, list[str]]], name: str, text: str | None = 
 _ROW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def row_key(department: str, values: dict[str, object]) -> str:
-    return hashlib.sha256(_ROW_JSON.encode([department, values]).encode("utf-8")).hexdigest()
+def row_key(department: str, values: dict[str, object], index: str = "") -> str:
+    """The row's identity: its department and values and, for a row naming a person, the blind
+    index of the ID (keyed: the ID cannot be found back by hashing candidate numbers, and a
+    department's hashed file gives its plain twin's keys). 水利 rows: the values alone."""
+    content = _ROW_JSON.encode([department, values])
+    return hashlib.sha256((f"{content}|{index}" if index else content).encode("utf-8")).hexdigest()
 
 
-def _line(department: str, row: int, key: str, values: dict[str, object]) -> FeedLine:
+def _line(department: str, row: int, key: str, values: dict[str, object], plain: str = "") -> FeedLine:
+    """`values` without the ID (for 水利 with the village code); `key` the index or village code."""
     content = _ROW_JSON.encode([department, values])  # '["医保",{…}]': the row key's content
-    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
-    return FeedLine(row, key, values, digest, content[len(department) + 4 : -1])
+    hashed = content if department == "水利" else f"{content}|{key}"
+    digest = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
+    return FeedLine(row, key, values, digest, content[len(department) + 4 : -1], plain)
+
+
+def _index_lines(department: str, spec: FeedSpec, rows: list[tuple[int, str, dict[str, object]]]) -> list[FeedLine]:
+    """(row, key, values) checked → lines: for the ID departments every plain ID indexed in one
+    pass over the file and dropped from the values (a key that is already an index is kept)."""
+    if spec.key == VILLAGE:
+        return [_line(department, row, key, values) for row, key, values in rows]
+    plains = ["" if pii.is_index(key) else key for _, key, _ in rows]
+    indexes = pii.keyring().index_all(plains)
+    lines = []
+    for (row, key, values), plain, index in zip(rows, plains, indexes):
+        values.pop(ID, None)
+        lines.append(_line(department, row, index or key, values, plain))
+    return lines
 
 
 def _check_key(spec: FeedSpec, raw: str) -> str:
-    """The normalised matching key or ValueError with the reason."""
+    """The normalised matching key or ValueError with the reason: the village code; the 18-digit
+    ID; or a department's keyed hash of it (pii.is_index; hex read in either case)."""
     if spec.key == VILLAGE:
         if not re.fullmatch(r"[0-9]{12}", raw):
             raise ValueError("村代码应为12位数字")
         return raw
+    if pii.is_index(raw.lower()):
+        return raw.lower()
     value = raw
     if re.fullmatch(r"[0-9]{15}", value):  # old-style ID (1984-1999 cards)
         value = convert_15_to_18(value)
@@ -205,18 +241,18 @@ def read_feed(department: str, path: Path, name: str | None = None) -> FeedFile:
     if missing:
         return FeedFile(name, digest, [], problems)
     body = records[header_at + 1 :]
-    lines: list[FeedLine] = []
+    checked: list[tuple[int, str, dict[str, object]]] = []
     for (row, cells), values in zip(body, _valid_values(spec, where, body)):
         if values is not None:  # every cell valid (the vectorised checks): no problem to list
-            lines.append(_line(department, row, values[spec.key], values))
+            checked.append((row, values[spec.key], values))
             continue
         texts = {c: strip(cells[j]) if j < len(cells) else "" for c, j in where.items()}
         if not any(texts.values()) and not any(strip(c) for c in cells):
             continue  # blank lines between blocks are harmless
-        line = _check_row(department, spec, name, row, texts, problems)
+        line = _check_row(spec, name, row, texts, problems)
         if line is not None:
-            lines.append(line)
-    return FeedFile(name, digest, lines, problems)
+            checked.append(line)
+    return FeedFile(name, digest, _index_lines(department, spec, checked), problems)
 
 
 # Below this many rows the cell-by-cell check is as fast (Polars' first use in a process costs ~0.1 s).
@@ -244,8 +280,10 @@ def _valid_values(spec: FeedSpec, where: dict[str, int], body: list[tuple[int, l
             if spec.key == VILLAGE:
                 good.append(text.str.contains(r"^[0-9]{12}$"))
                 out.append(text.alias(column))
-            else:  # 18 digits as written (15-digit and lower-case x IDs are read one by one)
-                good.append(id_reason_expr(text).is_null() & ~text.str.ends_with("x"))
+            else:  # 18 digits as written (15-digit and lower-case x IDs are read one by one), or
+                # a department's keyed hash in lower case
+                plain = id_reason_expr(text).is_null() & ~text.str.ends_with("x")
+                good.append(plain | text.str.contains(f"^[0-9a-f]{{{pii.INDEX_HEX}}}$"))
                 out.append(text.alias(column))
             continue
         blank_ok = pl.lit(column in spec.optional)
@@ -270,9 +308,9 @@ def _valid_values(spec: FeedSpec, where: dict[str, int], body: list[tuple[int, l
     return [dict(zip(names, rest)) if row_ok else None for row_ok, *rest in checked.iter_rows()]
 
 
-def _check_row(department: str, spec: FeedSpec, name: str, row: int, texts: dict[str, str],
-               problems: list[Problem]) -> FeedLine | None:
-    """One row read cell by cell: its line, or None with its problems added to `problems`."""
+def _check_row(spec: FeedSpec, name: str, row: int, texts: dict[str, str],
+               problems: list[Problem]) -> tuple[int, str, dict[str, object]] | None:
+    """One row read cell by cell: (row, key, values), or None with its problems added to `problems`."""
     values: dict[str, object] = {}
     bad = False
 
@@ -321,7 +359,7 @@ def _check_row(department: str, spec: FeedSpec, name: str, row: int, texts: dict
             values[column] = text
         else:
             values[column] = text
-    return None if bad else _line(department, row, key, values)
+    return None if bad else (row, key, values)
 
 
 _PERIOD_IN_NAME = re.compile(r"(20[0-9]{2})[-_.年]?(0[1-9]|1[0-2])(?![0-9])")

@@ -11,7 +11,8 @@ from fangfan.accounts.models import DEPARTMENTS
 from fangfan.accounts.permissions import may_read_households
 from fangfan.common import codes as C
 from fangfan.common.ids import mask
-from fangfan.departments.models import REFERRAL_LABELS, DeptWarning
+from fangfan.departments.feeds import HASHED_LABEL, ID
+from fangfan.departments.models import REFERRAL_LABELS, DeptWarning, FeedRow
 from fangfan.departments.selectors import warning_is_overdue
 from fangfan.policy.warnings import KINDS
 from fangfan.regions.codes import is_digits
@@ -124,3 +125,11 @@ def warning_rows(warnings, user, today: dt.date) -> list[dict]:
         "outcome_label": w.get_outcome_display() if w.outcome else "", "verified_on": w.verified_on,
         "case_id": w.case_id,
     } for w in warnings]
+
+
+def evidence_values(row: FeedRow) -> list[tuple[str, object]]:
+    """A feed row as a warning's evidence shows it (page and API): its ID masked first, or
+    「部门提供的是加密索引」 when the department sent the keyed hash; then its other columns."""
+    shown = [(ID, HASHED_LABEL if row.id_hashed else mask(row.id_number))] if row.id_index else []
+    # Values hold no ID since the encryption (migration 0004); masked should an old row hold one.
+    return shown + [(k, mask(str(v)) if k == ID and v else v) for k, v in (row.values or {}).items() if k != ID or v]

@@ -1,8 +1,11 @@
 """Matching a feed's rows to the registry and raising its warnings (W6 steps 1-2) inside the
 import's transaction: the registered persons of the feed's IDs are read in bulk through
-Member.id_number's unique index (never a scan), handed with the typed rows to the one rule
+Member.id_index's unique index (never a scan), handed with the typed rows to the one rule
 definition (fangfan.policy.warnings.feed_warnings) and the new warnings stored with their
-evidence rows. Called by services.feed_import only."""
+evidence rows. Called by services.feed_import only.
+
+Matching is on the blind index (fangfan.common.pii): a line's key is its ID's index (feeds.read_feed
+indexes each file once, or the department sent it); no ID is decrypted here."""
 from __future__ import annotations
 
 import datetime as dt
@@ -77,7 +80,7 @@ def insert_frame(model, frame: pl.DataFrame) -> int:
     return bulk_insert(model._meta.db_table, frame.with_columns(fill) if fill else frame)
 
 _PEOPLE_FIELDS = (
-    "id_number", "id", "household_id", "household__household_number", "name", "household__village_id", "status",
+    "id_index", "id", "household_id", "household__household_number", "name", "household__village_id", "status",
     "disability_grade", "disability_kind", "nl_public_payroll", "household__housing_safe", "household__category",
     "household__eliminated_on", "household__nl_car", "household__nl_town_house", "household__nl_company",
     "household__nl_large_deposits",
@@ -88,7 +91,7 @@ class People:
     """The registered persons of a set of IDs: the rules' frame and the database keys."""
 
     def __init__(self, rows: list[tuple]):
-        self.ids: dict[str, tuple[int, int]] = {r[0]: (r[2], r[1]) for r in rows}  # id → (household pk, member pk)
+        self.ids: dict[str, tuple[int, int]] = {r[0]: (r[2], r[1]) for r in rows}  # index → (household pk, member pk)
         self.household_pk: dict[str, int] = {r[3]: r[2] for r in rows}
         self.frame = pl.DataFrame(
             {
@@ -108,7 +111,7 @@ def people_of(keys: Iterable[str], county: str) -> People:
     keys = sorted(set(keys))
     scope = code_range_q("household__village_id", county)
     rows: list[tuple] = []
-    for match in key_filters(Member, "id_number", keys):
+    for match in key_filters(Member, "id_index", keys):
         rows.extend(Member.objects.filter(match, scope).values_list(*_PEOPLE_FIELDS))
     return People(rows)
 
@@ -129,10 +132,10 @@ def _history(department: str, keys: list[str], exclude_batch: int) -> list[tuple
     if not FeedBatch.objects.filter(department=department).exclude(pk=exclude_batch).exists():
         return []
     out: list[tuple[str, str, dict]] = []
-    for match in key_filters(FeedRow, "id_number", keys):
-        # By the ID index alone, the department and batch checked here: with `department = %s` in
+    for match in key_filters(FeedRow, "id_index", keys):
+        # By the ID's index alone, the department and batch checked here: with `department = %s` in
         # the query SQLite walks the (department, row_key) index instead, every row of the department.
-        rows = FeedRow.objects.filter(match).values_list("department", "batch_id", "row_key", "id_number", "values")
+        rows = FeedRow.objects.filter(match).values_list("department", "batch_id", "row_key", "id_index", "values")
         out.extend((r[2], r[3], r[4]) for r in rows if r[0] == department and r[1] != exclude_batch)
     return out
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from fangfan.accounts.models import DEPARTMENTS
+from fangfan.common import pii
 
 DEPARTMENT_CHOICES = [(d, d) for d in DEPARTMENTS]
 
@@ -40,11 +41,16 @@ class FeedRow(models.Model):
     batch = models.ForeignKey(FeedBatch, on_delete=models.PROTECT, related_name="feed_rows")
     department = models.CharField("部门", max_length=20, choices=DEPARTMENT_CHOICES)
     row_number = models.PositiveIntegerField("行号")  # as the spreadsheet shows it (header = row 1)
-    id_number = models.CharField("证件号码", max_length=18, blank=True)  # 18 digits; "" for 水利
+    # The ID is never stored in clear (fangfan.common.pii): its blind index matches the row to
+    # the registry ("" for 水利), the cipher shows an unmatched person to the county (masked, or
+    # in a logged full view); "" when the department sent the index itself (a keyed-hash file).
+    id_index = models.CharField("证件号码索引", max_length=32, blank=True, default="")
+    id_cipher = models.CharField("证件号码(密文)", max_length=120, blank=True, default="")
     village_code = models.CharField("村代码", max_length=12, blank=True)  # 水利 only
-    # sha256 of the department and the normalised row: the same row in a later file is skipped.
+    # sha256 of the department, the normalised row and the ID's index (feeds.row_key): the same
+    # row in a later file is skipped.
     row_key = models.CharField(max_length=64)
-    values = models.JSONField("数据", default=dict)
+    values = models.JSONField("数据", default=dict)  # the row's other columns; never the ID
     matched = models.BooleanField("已匹配", default=False)
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="feed_rows", db_index=False)
@@ -55,13 +61,28 @@ class FeedRow(models.Model):
         ordering = ["batch_id", "row_number"]
         constraints = [models.UniqueConstraint(fields=["department", "row_key"], name="feed_row_key_once")]
         indexes = [
-            models.Index(fields=["id_number"], name="feed_row_id_number"),
+            models.Index(fields=["id_index"], name="feed_row_id_index"),
             models.Index(fields=["village_code"], name="feed_row_village"),
             models.Index(fields=["household"], name="feed_row_household"),
         ]
 
     def __str__(self) -> str:
         return f"{self.department} #{self.row_number}"
+
+    @property
+    def id_number(self) -> str:
+        """The plain ID ("" for 水利 and for a keyed-hash row): for masking and logged full views."""
+        return pii.decrypt_id(self.id_cipher)
+
+    @id_number.setter
+    def id_number(self, value: str) -> None:
+        self.id_index = pii.id_index(value)
+        self.id_cipher = pii.encrypt_id(value)
+
+    @property
+    def id_hashed(self) -> bool:
+        """The department sent the keyed hash: the number itself is unknown here."""
+        return bool(self.id_index) and not self.id_cipher
 
 
 class DeptWarning(models.Model):

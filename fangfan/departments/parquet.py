@@ -9,7 +9,12 @@ A folder is what `fangfan generate` writes for a county (the interchange tables,
 exactly as the imports do (read_interchange, feeds.read_feed); any problem, and nothing is
 written: the export is built in OUT.tmp-<pid> and renamed to OUT only when every folder is done.
 Feed rows go to the county of the person they name (水利: of the village); rows matching no one
-to the folder's county (the one with most households)."""
+to the folder's county (the one with most households).
+
+No personal numbers in the export (fangfan.common.pii): members' `id_number` and the feed rows'
+`key` are blind indexes from either source (the database holds only those; the folders' plain
+IDs are indexed here, a file at a time, as the imports index them) and households carry no
+phone, so both sources give the same export and the national run matches index to index."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fangfan.common import pii
 from fangfan.departments.feeds import SPECS, VILLAGE, feed_frame, read_feed
 from fangfan.policy import national
 from fangfan.registry.interchange.sources import SourceError
@@ -49,6 +55,7 @@ def read_folder(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Dat
 
     read = read_interchange(folder)
     problems = list(read.problems)
+    tables = blind(read.tables)
     feeds: dict[str, pl.DataFrame] = {}
     for department in SPECS:
         path = next((folder / "departments" / f"{department}{s}" for s in FEED_SUFFIXES
@@ -62,7 +69,20 @@ def read_folder(folder: Path) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Dat
             continue
         problems.extend(feed.problems)
         feeds[department] = feed_frame(department, [(line.row_key, line.key, line.values) for line in feed.lines])
-    return read.tables, feeds, problems
+    return tables, feeds, problems
+
+
+def blind(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Interchange tables as the database gives them (dbframes.read_tables): members' IDs as
+    their blind index (one pass over the column), households without the phone."""
+    out = dict(tables)
+    members = out.get("members")
+    if members is not None and "id_number" in members.columns:
+        indexes = pii.keyring().index_all(members.get_column("id_number").to_list())
+        out["members"] = members.with_columns(pl.Series("id_number", indexes, dtype=pl.String))
+    if "households" in out:
+        out["households"] = out["households"].drop("phone", strict=False)
+    return out
 
 
 def feeds_by_county(tables: dict[str, pl.DataFrame], feeds: dict[str, pl.DataFrame],
@@ -135,7 +155,8 @@ def export_database(out: str | Path, region: str = "", step: Callable[[str], Non
     """The registry (or a region's subtree) and every stored feed row into a new export at `out`,
     a county at a time (registry through dbframes.read_tables, feed rows from FeedRow.values).
     A row goes to the county of its matched household, else of its village (水利), of its batch,
-    or of the birthplace code of its ID; rows of a county without households are left out."""
+    or of the birthplace code of its ID; rows of a county without households are left out. The
+    members' IDs and the rows' keys are blind indexes (read_tables' default; FeedRow.id_index)."""
     from fangfan.departments.models import FeedRow
     from fangfan.regions.scope import code_range_q
     from fangfan.registry import dbframes
@@ -148,23 +169,22 @@ def export_database(out: str | Path, region: str = "", step: Callable[[str], Non
     counties = sorted({v[:6] for v in villages})
     if not counties:
         raise ExportProblems([f"区划 {region or '全部'} 中没有登记户"])
+    orphans = _orphans_by_birthplace()
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     written: dict[str, dict[str, int]] = {}
     try:
         for i, county in enumerate(counties):
             tables = dbframes.read_tables(county)
-            records: dict[str, list[tuple[str, str, dict]]] = {d: [] for d in SPECS}
             rows = (FeedRow.objects.filter(code_range_q("household__village_id", county))
                     | FeedRow.objects.filter(household__isnull=True).filter(code_range_q("village_code", county))
-                    | FeedRow.objects.filter(household__isnull=True, village_code="", batch__county=county)
-                    | FeedRow.objects.filter(household__isnull=True, village_code="", batch__county="")
-                    .filter(code_range_q("id_number", county)))
-            for department, row_key, id_number, village, values in (
-                    rows.order_by("batch_id", "row_number")
-                    .values_list("department", "row_key", "id_number", "village_code", "values").iterator(chunk_size=5000)):
+                    | FeedRow.objects.filter(household__isnull=True, village_code="", batch__county=county))
+            found = list(rows.values_list(*_EXPORT_FIELDS).iterator(chunk_size=5000)) + orphans.get(county, [])
+            found.sort(key=lambda r: (r[0], r[1]))  # batch, row: the order the rows were imported in
+            records: dict[str, list[tuple[str, str, dict]]] = {d: [] for d in SPECS}
+            for _, _, department, row_key, index, village, values in found:
                 if department in records:
-                    records[department].append((row_key, village if SPECS[department].key == VILLAGE else id_number, values))
+                    records[department].append((row_key, village if SPECS[department].key == VILLAGE else index, values))
             feeds = {d: feed_frame(d, r) for d, r in records.items() if r}
             written[county] = national.write_county(tmp, county, tables, feeds)
             if step:
@@ -176,6 +196,24 @@ def export_database(out: str | Path, region: str = "", step: Callable[[str], Non
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return written
+
+
+_EXPORT_FIELDS = ("batch_id", "row_number", "department", "row_key", "id_index", "village_code", "values")
+
+
+def _orphans_by_birthplace() -> dict[str, list[tuple]]:
+    """Rows of the shell's imports that matched no one, with no village and no county: by the
+    birthplace code of their ID (the first 6 digits; the ciphers opened once, in one pass). A
+    department's keyed-hash row of that kind names no county and is left out."""
+    from fangfan.departments.models import FeedRow
+
+    rows = list(FeedRow.objects.filter(household__isnull=True, village_code="", batch__county="")
+                .exclude(id_cipher="").values_list(*_EXPORT_FIELDS, "id_cipher").iterator(chunk_size=5000))
+    numbers = pii.keyring().decrypt_all([r[-1] for r in rows], pii.ID_FIELD)
+    out: dict[str, list[tuple]] = {}
+    for row, number in zip(rows, numbers):
+        out.setdefault(number[:6], []).append(row[:-1])
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,41 +43,65 @@ def batch_list(*, actor, department: str = "") -> QuerySet[FeedBatch]:
 
 @dataclass(frozen=True)
 class Unregistered:
-    id_number: str
+    id_index: str  # the person's key (blind index)
+    id_cipher: str  # "" when every row of the person came as a keyed hash (no number known)
     departments: tuple[str, ...]
     rows: int
     first_period: str
     last_period: str
 
+    @property
+    def hashed(self) -> bool:
+        return not self.id_cipher
+
 
 def unregistered(*, actor, department: str = "") -> list[Unregistered]:
-    """IDs some department's feed holds that no household of the county has (possibly unregistered
-    low-income people), one entry per ID with the departments that sent it."""
-    qs = FeedRow.objects.filter(matched=False).exclude(id_number="")
+    """Persons some department's feed names that no household of the county has (possibly
+    unregistered low-income people), one entry per ID (by its blind index) with the departments
+    that sent it. The number stays encrypted: unregistered_numbers opens it for display."""
+    qs = FeedRow.objects.filter(matched=False).exclude(id_index="")
     if actor is not None:
         require(role_of(actor) in UNREGISTERED_ROLES, "只有县乡村振兴局和县民政局可以查看未登记在册人员名单")
         qs = qs.filter(batch__county=_county(actor))
     if department:
         qs = qs.filter(department=department)
-    rows = (qs.values("id_number", "department")
-            .annotate(n=Count("id"), first=Min("batch__period"), last=Max("batch__period"))
-            .order_by("id_number", "department"))
+    # Max(id_cipher): any row that carried the number ('' sorts first: a hashed row's).
+    rows = (qs.values("id_index", "department")
+            .annotate(n=Count("id"), first=Min("batch__period"), last=Max("batch__period"), cipher=Max("id_cipher"))
+            .order_by("id_index", "department"))
     merged: dict[str, dict] = {}
     for r in rows:
-        entry = merged.setdefault(r["id_number"], {"departments": [], "rows": 0, "first": r["first"], "last": r["last"]})
+        entry = merged.setdefault(r["id_index"], {"departments": [], "rows": 0, "first": r["first"], "last": r["last"],
+                                                  "cipher": ""})
         entry["departments"].append(r["department"])
         entry["rows"] += r["n"]
         entry["first"] = min(entry["first"], r["first"])
         entry["last"] = max(entry["last"], r["last"])
+        entry["cipher"] = entry["cipher"] or r["cipher"] or ""
     # A person registered since the import is no longer unregistered.
     registered: set[str] = set()
-    numbers = list(merged)
+    keys = list(merged)
     scope = code_range_q("household__village_id", _county(actor)) if actor is not None else Q()
-    for start in range(0, len(numbers), CHUNK):
-        registered.update(Member.objects.filter(scope, id_number__in=numbers[start : start + CHUNK])
-                          .values_list("id_number", flat=True))
-    return [Unregistered(number, tuple(e["departments"]), e["rows"], e["first"], e["last"])
-            for number, e in merged.items() if number not in registered]
+    for start in range(0, len(keys), CHUNK):
+        registered.update(Member.objects.filter(scope, id_index__in=keys[start : start + CHUNK])
+                          .values_list("id_index", flat=True))
+    out = [Unregistered(key, e["cipher"], tuple(e["departments"]), e["rows"], e["first"], e["last"])
+           for key, e in merged.items() if key not in registered]
+    # Newest first (the index orders nothing a reader knows; the ID's order is not stored).
+    out.sort(key=lambda e: e.id_index)
+    out.sort(key=lambda e: e.last_period, reverse=True)
+    return out
+
+
+def unregistered_numbers(entries: list[Unregistered], *, full: bool) -> list[str]:
+    """What a list shows for each entry: the ID masked (or whole, for a logged full view:
+    services.unregistered_id_view), or 「部门提供的是加密索引」 when no number was sent."""
+    from fangfan.common import pii
+    from fangfan.common.ids import mask
+    from fangfan.departments.feeds import HASHED_LABEL
+
+    numbers = pii.keyring().decrypt_all([e.id_cipher for e in entries], pii.ID_FIELD)
+    return [HASHED_LABEL if not n else n if full else mask(n) for n in numbers]
 
 
 def village_households(row: FeedRow) -> QuerySet[Household]:

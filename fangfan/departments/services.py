@@ -15,6 +15,7 @@ from django.utils import timezone
 from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.accounts.permissions import require, role_of
 from fangfan.audit.services import audit_record
+from fangfan.common import pii
 from fangfan.departments.feeds import (
     SPECS, VILLAGE, FeedFile, FeedLine, Problem, parse_period, period_from_name, read_feed,
 )
@@ -124,11 +125,14 @@ def feed_import(*, actor, department: str, path: str | Path, period: str | None 
         )
         ids = {} if is_water else people.ids
         none = (None, None)
+        # Only the new rows' IDs are encrypted, in one pass ("" where the department sent the index).
+        ciphers = [""] * len(fresh) if is_water else pii.keyring().encrypt_all([line.plain for line in fresh])
         # Written as one frame (COPY / executemany): a model instance per row costs ~10x more.
         insert_frame(FeedRow, pl.DataFrame(
             {
                 "row_number": [line.row for line in fresh],
-                "id_number": ["" if is_water else line.key for line in fresh],
+                "id_index": ["" if is_water else line.key for line in fresh],
+                "id_cipher": ciphers,
                 "village_code": [line.key if is_water else "" for line in fresh],
                 "row_key": [line.row_key for line in fresh],
                 "values": [line.values_json or encode_values(line.values) for line in fresh],
@@ -136,18 +140,20 @@ def feed_import(*, actor, department: str, path: str | Path, period: str | None 
                 "household_id": [ids.get(line.key, none)[0] for line in fresh],
                 "member_id": [ids.get(line.key, none)[1] for line in fresh],
             },
-            schema={"row_number": pl.Int64, "id_number": pl.String, "village_code": pl.String, "row_key": pl.String,
-                    "values": pl.String, "matched": pl.Boolean, "household_id": pl.Int64, "member_id": pl.Int64},
+            schema={"row_number": pl.Int64, "id_index": pl.String, "id_cipher": pl.String, "village_code": pl.String,
+                    "row_key": pl.String, "values": pl.String, "matched": pl.Boolean, "household_id": pl.Int64, "member_id": pl.Int64},
         ).with_columns(pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"), pl.lit(department).alias("department")))
         records = [(line.row_key, line.key, line.values) for line in fresh if line.key in found]
         batch.warnings_raised = raise_warnings(batch=batch, records=records, people=people, villages=villages,
                                                params=params, today=day)
         batch.save(update_fields=["warnings_raised"])
+        hashed = 0 if is_water else ciphers.count("")  # new rows sent as keyed hashes, not IDs
         audit_record(
             actor=actor, action="dept.import", object_type="feed_batch", object_key=batch.pk, region_code=county,
             after={"department": department, "period": period, "file": batch.file_name, "sha256": feed.sha256,
                    "rows": batch.rows, "new_rows": batch.new_rows, "skipped": batch.skipped,
-                   "matched": batch.matched, "unmatched": batch.unmatched, "warnings": batch.warnings_raised},
+                   "matched": batch.matched, "unmatched": batch.unmatched, "warnings": batch.warnings_raised,
+                   **({"hashed_ids": hashed} if hashed else {})},
         )
     return FeedSummary(batch)
 
@@ -338,3 +344,20 @@ def referral_answer(*, actor, referral_id: int, answer: str, on: dt.date | None 
         audit_record(actor=actor, action="referral.answer", object_type="referral", object_key=str(referral.pk),
                      region_code=referral.warning.village_code, after={"on": str(on)}, comment=answer[:500])
     return referral
+
+
+def unregistered_id_view(*, actor, department: str, rows: int, reason: str) -> None:
+    """A full view of the unregistered list's ID numbers (县乡村振兴局, 县民政局: roles that may
+    see full IDs), given a reason: logged as a full ID view (who, when, why, how many) in the
+    personal-data log, like one member's (registry.services.member_id_reveal)."""
+    from fangfan.accounts.permissions import may_view_full_id
+
+    reason = (reason or "").strip()
+    if not may_view_full_id(actor):
+        raise PermissionDenied("本角色不能查看完整证件号码")
+    if len(reason) < 2:
+        raise ValueError("请填写查看完整证件号码的理由")
+    with transaction.atomic():
+        audit_record(actor=actor, action="member.id_view", object_type="feed_unregistered",
+                     object_key="unregistered", region_code=getattr(actor, "region_code", ""),
+                     after={"rows": rows, **({"department": department} if department else {})}, comment=reason[:500])

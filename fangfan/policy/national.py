@@ -13,6 +13,9 @@ dataset per table, a folder per county::
 
 Registry tables are typed as the interchange reader gives them; feed rows as
 fangfan.departments.feeds.feed_frame types them (row_key, key and the department's columns).
+No plain personal number is in an export: members' `id_number` and the feeds' `key` are the
+blind indexes of the IDs (fangfan.common.pii; both producers write them), households have no
+phone; matching joins index to index and the outputs name persons by index only.
 Every file carries `_row`, the order the rows had in their source: the engine's "first income
 row wins" and the member order depend on it, and a Parquet reader need not keep file order.
 
@@ -75,6 +78,7 @@ OUTPUT_WARNING_SCHEMA = {
     "raised_on": pl.Date,
     "deadline": pl.Date,
 }
+# key: the ID's blind index (水利: the village code)
 UNMATCHED_SCHEMA = {COUNTY: pl.String, "department": pl.String, "key": pl.String, "row_key": pl.String}
 STATS_SCHEMA = {
     COUNTY: pl.String,
@@ -286,8 +290,8 @@ def county_outputs(county: str, tables: dict[str, pl.DataFrame], feeds: dict[str
         feed = feeds[department]
         found.append(feed_warnings(department, feed, people, villages, thresholds))
         keys.append(feed.select(pl.lit(department).alias("department"), "key", "row_key"))
-    # One anti-join over every department's keys: a lookup set of the county's IDs per
-    # department cost 0.3 s each at 400,000 households.
+    # One anti-join over every department's keys (blind indexes): a lookup set of the county's
+    # IDs per department cost 0.3 s each at 400,000 households.
     unmatched = []
     if keys:
         keys = pl.concat(keys, how="vertical")

@@ -13,6 +13,12 @@ A row that agrees with the registry raises nothing: a 死亡 record of a member 
 Each warning has a stable `warning_key`: per row for events (a dropout, a disaster, a housing
 appraisal), per person and year for the medical costs (a year's rows add up), per subject for
 the negative list and member status (the same car reported every month is one warning).
+
+Persons are matched by the blind index of their ID (fangfan.common.pii), never the number:
+`feed.key` and `people.id_number` hold the index (what the database stores and what
+dbframes.read_tables gives; the file-based producers index plain IDs before calling here), so
+the warnings' `id_number` and the subjects inside `warning_key` are indexes too, and a
+department's keyed-hash file raises exactly the warnings of its plain twin.
 Nothing here imports Django."""
 from __future__ import annotations
 
@@ -283,7 +289,9 @@ def _department_rules(department: str, rows: pl.DataFrame, t: Thresholds) -> lis
 
 def people_frame(households: pl.DataFrame | pl.LazyFrame, members: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """PEOPLE_SCHEMA from the interchange tables (the reader's typed households and members, or
-    their Parquet export): what the Spark engine and the file-based checks match feeds against."""
+    their Parquet export): what the Spark engine and the file-based checks match feeds against.
+    Members' `id_number` must be the blind index, as the feeds' keys are (dbframes.read_tables
+    gives it; departments.parquet.blind indexes a folder's plain IDs)."""
     h = households.lazy().select(
         pl.col("household_id").alias("household"), "village_code", "housing_safe",
         (pl.col("category").fill_null("") != "").and_(pl.col("eliminated_on").is_null()).alias("monitored"),

@@ -75,15 +75,15 @@ def asset_findings(household) -> list[dict]:
     from fangfan.departments.models import FeedRow
 
     identification.require_consent(household)
-    ids = list(household.members.values_list("id_number", flat=True))
-    rows = (FeedRow.objects.filter(department__in=ASSET_DEPARTMENTS, id_number__in=ids)
+    # By the members' blind indexes (no ID is stored in clear, fangfan.common.pii).
+    names = dict(household.members.values_list("id_index", "name"))
+    rows = (FeedRow.objects.filter(department__in=ASSET_DEPARTMENTS, id_index__in=list(names))
             .select_related("batch").order_by("-batch__period", "department", "id")[:50])
-    names = dict(household.members.values_list("id_number", "name"))
     out = []
     for r in rows:
         shown = {k: v for k, v in (r.values or {}).items() if k not in ("证件号码", "身份证号", "id_number")}
         detail = "; ".join(f"{k}: {v}" for k, v in list(shown.items())[:6])
-        out.append({"department": r.department, "period": r.batch.period, "member": names.get(r.id_number, ""),
+        out.append({"department": r.department, "period": r.batch.period, "member": names.get(r.id_index, ""),
                     "finding": detail[:300]})
     return out
 
@@ -103,12 +103,13 @@ def _investigators_check(ctx: Context) -> str | None:
 # ---- approval ----------------------------------------------------------------------------------
 
 def _covered_ids(case: Case) -> list[str]:
-    """证件号码 of the members the application covers (whole household: every 正常 member)."""
+    """The members the application covers (whole household: every 正常 member) by their ID's
+    blind index: the member key the rule results (single_person_dibao) and the enrolment use."""
     members = case.household.members.filter(status="normal")
     chosen = [int(m) for m in case.data.get("member_ids") or []]
     if chosen:
         members = members.filter(pk__in=chosen)
-    return list(members.values_list("id_number", flat=True))
+    return list(members.values_list("id_index", flat=True))
 
 
 def _last_check(case: Case) -> dict:

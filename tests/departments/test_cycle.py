@@ -202,7 +202,7 @@ def _dump(db: Path) -> dict:
             "SELECT department, period, county, file_name, sha256, rows, new_rows, skipped, matched, unmatched, "
             "warnings_raised FROM departments_feedbatch ORDER BY department, sha256").fetchall()
         rows = [(*r[:-1], json.loads(r[-1])) for r in con.execute(
-            "SELECT b.sha256, r.department, r.row_number, r.id_number, r.village_code, r.row_key, r.matched, "
+            "SELECT b.sha256, r.department, r.row_number, r.id_index, r.village_code, r.row_key, r.matched, "
             "r.household_id, r.member_id, r.\"values\" FROM departments_feedrow r "
             "JOIN departments_feedbatch b ON b.id = r.batch_id ORDER BY r.department, r.row_key")]
         warnings = con.execute(

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fangfan.common import pii
 from fangfan.common.ids import check_digit, convert_15_to_18
 from fangfan.departments.feeds import parse_period, period_from_name, read_feed, row_key
 
@@ -37,7 +38,9 @@ def test_it_reads_a_15_digit_id_as_its_18_digit_number(tmp_path_factory, born, s
 
     feed = read_feed("金融", path)
 
-    assert feed.problems == [] and feed.lines[0].key == first17 + check_digit(first17) == convert_15_to_18(old)
+    line = feed.lines[0]
+    assert feed.problems == [] and line.plain == first17 + check_digit(first17) == convert_15_to_18(old)
+    assert line.key == pii.id_index(line.plain) and "证件号码" not in line.values  # matched by the 18-digit ID's index
 
 
 @given(st.dictionaries(st.sampled_from(["证件号码", "金额", "事项"]), st.text(max_size=8), min_size=1))
@@ -87,6 +90,43 @@ def test_it_reads_every_spelling_as_the_cell_by_cell_check_does(tmp_path_factory
     finally:
         feeds._valid_values = original
 
-    assert [(x.row, x.key, x.values, x.row_key, x.values_json) for x in fast.lines] == [
-        (x.row, x.key, x.values, x.row_key, x.values_json) for x in slow.lines]
+    assert [(x.row, x.key, x.values, x.row_key, x.values_json, x.plain) for x in fast.lines] == [
+        (x.row, x.key, x.values, x.row_key, x.values_json, x.plain) for x in slow.lines]
     assert fast.problems == slow.problems
+
+
+def test_it_reads_a_departments_keyed_hash_as_the_plain_ids_index(tmp_path):
+    """A row sent with the index (either case, under "证件号码(加密索引)") is the row of its
+    plain twin: same key and row key, no number; the whole-file check agrees with the cell-by-cell one."""
+    from fangfan.departments import feeds
+
+    other = _X_FIRST17 + "X"
+    header = "证件号码,存款余额,有价证券市值\n"
+    plain = tmp_path / "金融.csv"
+    plain.write_text(header + f"{_VALID_ID},1.00,0\n{other.lower()},2.00,0\n", encoding="utf-8")
+    hashed = tmp_path / "金融_hashed.csv"
+    hashed.write_text(header.replace("证件号码", "证件号码(加密索引)")
+                      + f"{pii.id_index(_VALID_ID)},1.00,0\n{pii.id_index(other).upper()},2.00,0\n", encoding="utf-8")
+
+    a, b = read_feed("金融", plain), read_feed("金融", hashed)
+
+    assert a.problems == b.problems == []
+    assert [(x.key, x.row_key, x.values) for x in a.lines] == [(x.key, x.row_key, x.values) for x in b.lines]
+    assert [x.plain for x in a.lines] == [_VALID_ID, other] and [x.plain for x in b.lines] == ["", ""]
+    smallest = feeds.FAST_CHECK_MIN_ROWS
+    feeds.FAST_CHECK_MIN_ROWS = 0
+    try:
+        fast = read_feed("金融", hashed)
+    finally:
+        feeds.FAST_CHECK_MIN_ROWS = smallest
+    assert [(x.key, x.row_key) for x in fast.lines] == [(x.key, x.row_key) for x in b.lines]
+
+
+@pytest.mark.parametrize("cell", ["0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdeg"])
+def test_it_refuses_a_cell_that_is_neither_an_id_nor_an_index(tmp_path, cell):
+    path = tmp_path / "金融.csv"
+    path.write_text(f"证件号码,存款余额,有价证券市值\n{cell},1.00,0\n", encoding="utf-8")
+
+    feed = read_feed("金融", path)
+
+    assert [(p.row, p.column) for p in feed.problems] == [(2, "证件号码")] and cell not in str(feed.problems[0])

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from fangfan.accounts.models import DEPARTMENTS
+from fangfan.common import pii
 from fangfan.departments.parquet import ExportProblems, export_folders
 from fangfan.departments.services import feed_import
 from fangfan.policy import national
@@ -26,8 +27,9 @@ def _warnings(out) -> Counter:
 
 
 def _expected(planted: pl.DataFrame) -> Counter:
+    """The planted hits, persons named by their ID's blind index (no plain ID is exported)."""
     hits = planted.filter(pl.col("effect") != "no_match")
-    return Counter((h["department"], h["effect"], h["id_number_18"] or None, h["village_code"])
+    return Counter((h["department"], h["effect"], pii.id_index(h["id_number_18"]) or None, h["village_code"])
                    for h in hits.iter_rows(named=True))
 
 
@@ -47,6 +49,12 @@ def test_it_exports_the_database_with_every_stored_feed_row(county, planted, tmp
     columns = ["id_number", "household_id", "status"]
     assert tables["members"].select(columns).sort("id_number").equals(from_files["members"].select(columns).sort("id_number"))
     assert {d: f.height for d, f in feeds.items()} == {d: f.height for d, f in feeds_from_files.items()}
+    # Both sources name persons by the same blind index and key the rows alike; no plain number is exported.
+    for department, frame in feeds.items():
+        assert frame.select("key", "row_key").sort("row_key").equals(
+            feeds_from_files[department].select("key", "row_key").sort("row_key")), department
+    assert tables["members"]["id_number"].map_elements(pii.is_index, return_dtype=pl.Boolean).all()
+    assert "phone" not in tables["households"].columns and "phone" not in from_files["households"].columns
 
 
 def _folder_export(folder, tmp_path):

@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from fangfan.accounts.models import DEPARTMENTS, Role
+from fangfan.common import pii
 from fangfan.departments import selectors
 from fangfan.departments.services import feed_import
 from tests.factories import UserFactory
@@ -26,11 +27,14 @@ def test_it_lists_unknown_ids_as_unregistered_for_the_county(county, planted):
 
     entries = selectors.unregistered(actor=rr)
 
-    assert {e.id_number for e in entries} == set(strangers["id_number_18"])
-    assert {(e.id_number, e.departments) for e in entries} == {(r["id_number_18"], (r["department"],)) for r in strangers.iter_rows(named=True)}
+    index = pii.keyring().index
+    assert {e.id_index for e in entries} == {index(n) for n in strangers["id_number_18"]}
+    assert {(e.id_index, e.departments) for e in entries} == {
+        (index(r["id_number_18"]), (r["department"],)) for r in strangers.iter_rows(named=True)}
     assert selectors.unregistered(actor=ca) == entries
+    assert sorted(selectors.unregistered_numbers(entries, full=True)) == sorted(strangers["id_number_18"])
     only = selectors.unregistered(actor=rr, department="金融")
-    assert {e.id_number for e in only} == set(strangers.filter(pl.col("department") == "金融")["id_number_18"])
+    assert {e.id_index for e in only} == {index(n) for n in strangers.filter(pl.col("department") == "金融")["id_number_18"]}
 
 
 def test_it_shows_the_unregistered_list_to_no_one_outside_the_county_offices(county):

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied
 
 from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.audit.models import AuditEvent
-from fangfan.departments.models import FeedBatch, FeedRow
+from fangfan.common import pii
+from fangfan.departments.models import DeptWarning, FeedBatch, FeedRow
 from fangfan.departments.services import FeedRejected, feed_import
 from fangfan.registry.models import Household
 from tests.factories import UserFactory
@@ -36,7 +37,8 @@ def test_it_matches_planted_ids_to_their_households(county, planted):
     hits = planted.filter(pl.col("household_id").is_not_null() & (pl.col("household_id") != ""))
 
     for hit in hits.iter_rows(named=True):
-        rows = FeedRow.objects.filter(department=hit["department"], id_number=hit["id_number_18"]).select_related("household", "member")
+        rows = (FeedRow.objects.filter(department=hit["department"], id_index=pii.id_index(hit["id_number_18"]))
+                .select_related("household", "member"))
         assert rows and all(r.matched and r.household.household_number == hit["household_id"] for r in rows), hit
         assert {r.member.id_number for r in rows} == {hit["id_number_18"]}
     assert hits.height >= 20
@@ -48,9 +50,9 @@ def test_it_converts_15_digit_ids_before_matching(county, planted):
 
     assert old.height >= 3  # 医保, 民政, 残联 and 公安 each plant one
     for hit in old.iter_rows(named=True):
-        row = FeedRow.objects.filter(department=hit["department"], id_number=hit["id_number_18"]).first()
+        row = FeedRow.objects.filter(department=hit["department"], id_index=pii.id_index(hit["id_number_18"])).first()
         assert row.matched and row.household.household_number == hit["household_id"]
-        assert row.values["证件号码"] == hit["id_number_18"]
+        assert row.id_number == hit["id_number_18"] and "证件号码" not in row.values  # the cipher holds it, 18 digits
 
 
 def test_it_matches_water_rows_by_village_code(county, planted):
@@ -58,7 +60,8 @@ def test_it_matches_water_rows_by_village_code(county, planted):
     villages = set(planted.filter(pl.col("department") == "水利")["village_code"])
 
     rows = FeedRow.objects.filter(batch=batch)
-    assert {r.village_code for r in rows} == villages and all(r.matched and r.id_number == "" for r in rows)
+    assert {r.village_code for r in rows} == villages
+    assert all(r.matched and (r.id_index, r.id_cipher) == ("", "") for r in rows)
     assert Household.objects.filter(village_id__in=villages).count() > 0
 
 
@@ -170,3 +173,42 @@ def test_it_matches_only_within_the_users_county(county, tmp_path):
 
     assert (batch.matched, batch.county) == (0, "341222")
     assert not FeedRow.objects.filter(household__isnull=False).exists()
+
+
+def _all_ids(folder) -> set[str]:
+    """Every ID the department files hold, as written (15 or 18 digits) and as 18 digits."""
+    from fangfan.common.ids import convert_15_to_18
+
+    ids: set[str] = set()
+    for department in DEPARTMENTS:
+        frame = pl.read_csv(folder / f"{department}.csv", infer_schema_length=0)
+        if "证件号码" in frame.columns:
+            ids.update(frame["证件号码"].drop_nulls().to_list())
+    return ids | {convert_15_to_18(n) for n in ids if len(n) == 15}
+
+
+def test_it_stores_no_plain_id_in_any_feed_table_after_an_import(county, planted):
+    from django.db import connection
+
+    from fangfan.policy.warnings import KINDS, warning_key
+
+    _import_all(county)
+    ids = _all_ids(county)
+    assert set(planted["id_number_18"].drop_nulls()) - {""} <= ids and len(ids) > 100
+
+    tables = ["departments_feedrow", "departments_feedbatch", "departments_deptwarning",
+              "departments_deptwarning_evidence", "audit_auditevent"]
+    with connection.cursor() as cursor:
+        text = []
+        for table in tables:
+            cursor.execute(f"SELECT * FROM {table}")  # every column, the values JSON as stored
+            text.extend(str(row) for row in cursor.fetchall())
+    stored = "\n".join(text)
+    assert not [n for n in ids if n in stored]
+    # Nor an unkeyed hash of one: warnings keyed by a person are keyed by the ID's index.
+    keys = set(DeptWarning.objects.values_list("key", flat=True))
+    assert not {warning_key(d, k, n) for n in ids for d in DEPARTMENTS for k in KINDS} & keys
+    person = DeptWarning.objects.filter(kind__in=["death", "moved_out", "public_payroll"]).select_related("member")
+    assert person and all(w.key == warning_key(w.department, w.kind, w.member.id_index) for w in person)
+    rows = FeedRow.objects.exclude(department="水利")
+    assert all(pii.decrypt_id(r.id_cipher) == r.id_number and pii.id_index(r.id_number) == r.id_index for r in rows)

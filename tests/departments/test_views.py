@@ -83,10 +83,18 @@ def test_it_lists_and_exports_the_unregistered_for_the_county(client, county, pl
     client.force_login(UserFactory(username="ca", role=Role.COUNTY_CA, region_code=COUNTY_CODE))
 
     page = client.get("/departments/unregistered/").content.decode()
+    no_reason = client.get("/departments/unregistered/?show=full").content.decode()
+    full = client.get("/departments/unregistered/?show=full&reason=入户核实").content.decode()
     refused = client.get("/departments/unregistered/?format=xlsx")
     export = client.get("/departments/unregistered/?format=xlsx&reason=核实是否应纳入低保")
 
-    assert all(number in page for number in strangers)
+    # Masked on the page; whole only with a reason, and that view is logged.
+    assert all(mask(number) in page and number not in page for number in strangers)
+    assert "请填写查看完整证件号码的理由" in no_reason and not any(number in no_reason for number in strangers)
+    assert all(number in full for number in strangers)
+    viewed = AuditEvent.objects.get(action="member.id_view")
+    assert (viewed.actor_name, viewed.object_type, viewed.comment, viewed.after) == (
+        "ca", "feed_unregistered", "入户核实", {"rows": len(strangers)})
     assert refused["Content-Type"].startswith("text/html") and "须写明用途" in refused.content.decode()
     rows = CalamineWorkbook.from_filelike(io.BytesIO(export.content)).get_sheet_by_index(0).to_python()
     assert {r[0] for r in rows[2:]} == strangers

@@ -7,13 +7,15 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from fangfan.common import pii
 from fangfan.departments.feeds import feed_frame
 from fangfan.policy.params import ParameterSet
 from fangfan.policy.warnings import PEOPLE_SCHEMA, Thresholds, feed_warnings, warning_key
 
 T = Thresholds(medical_oop=1_000_000, disaster_loss=500_000, large_deposit=10_000_000, verify_days=10)
-ID = "110101199003074578"
-ID2 = "110101200501014516"
+# Persons are keyed by the blind index of their ID (what the feeds and the registry frames carry).
+ID = pii.id_index("110101199003074578")
+ID2 = pii.id_index("110101200501014516")
 
 
 def person(**changes) -> dict:

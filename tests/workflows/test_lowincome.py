@@ -75,8 +75,7 @@ def test_it_refuses_the_economic_check_without_consent_and_attaches_the_asset_fe
     batch = FeedBatch.objects.create(department="不动产", period="2026-02", county="610902", file_name="b.csv",
                                      sha256="b" * 64)
     FeedRow.objects.create(batch=batch, department="不动产", row_number=2, id_number=member.id_number, row_key="r1",
-                           values={"证件号码": member.id_number, "房产": "城镇商品房 1 套"}, matched=True, household=h,
-                           member=member)
+                           values={"房产": "城镇商品房 1 套"}, matched=True, household=h, member=member)
     case = step(case, "record_consent", people["village"], D(2026, 3, 2), signer_name="户主")
     case = step(case, "economic_check", people["village"], D(2026, 3, 3), **CHECK)
     assets = case.data["economic_check"]["assets"]
@@ -126,7 +125,8 @@ def test_it_enters_a_single_person_dibao_only_for_the_severely_disabled_member_o
     wrong = W5.lowincome_apply(actor=people["village"], household=h, programme="单人保", on=D(2026, 3, 2),
                                member_ids=[head.pk], consent=CONSENT)
     wrong = to_county(wrong, people)
-    assert wrong.data["economic_check"]["rule_result"]["single_person_dibao"] == disabled.id_number
+    # Members are named by their ID's blind index in rule results and enrolments (issue 11).
+    assert wrong.data["economic_check"]["rule_result"]["single_person_dibao"] == disabled.id_index
     with pytest.raises(GuardFailed, match="单人保限于"):
         step(wrong, "approve", people["civil"], D(2026, 3, 10), starts_on=D(2026, 3, 1))
     step(wrong, "reject_county", people["civil"], D(2026, 3, 10), comment="户主不是重残重病成员")
@@ -136,7 +136,7 @@ def test_it_enters_a_single_person_dibao_only_for_the_severely_disabled_member_o
     case = step(case, "approve", people["civil"], D(2026, 3, 20), starts_on=D(2026, 4, 1), own_income=0)
     assert case.state == "entered"
     assert dict(h.members.values_list("name", "dibao")) == {"户主": False, "重残": True}
-    assert Enrolment.objects.get(household=h).members == [disabled.id_number]
+    assert Enrolment.objects.get(household=h).members == [disabled.id_index]
 
 
 def test_it_needs_members_for_a_single_person_application():

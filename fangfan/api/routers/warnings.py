@@ -21,9 +21,8 @@ from pydantic import AfterValidator, StringConstraints
 
 from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.accounts.permissions import role_of
-from fangfan.common.ids import mask
 from fangfan.departments import selectors
-from fangfan.departments.forms import AnswerForm, ReferForm, VerifyForm, list_filters, warning_rows
+from fangfan.departments.forms import AnswerForm, ReferForm, VerifyForm, evidence_values, list_filters, warning_rows
 from fangfan.departments.models import REFERRAL_LABELS, DeptWarning
 from fangfan.departments.services import PASS_ROLES, VERIFY_ROLES, WarningRefused, WarningStale, referral_answer
 from fangfan.departments.services import warning_pass, warning_refer, warning_verify
@@ -242,7 +241,7 @@ def _warning_out(user, warning: DeptWarning) -> dict:
     row = warning_rows([warning], user, timezone.localdate())[0]
     evidence = [
         {"file": e.batch.file_name, "period": e.batch.period, "row": e.row_number,
-         "values": {k: mask(str(v)) if k == "证件号码" and v else str(v) for k, v in (e.values or {}).items()}}
+         "values": {k: str(v) for k, v in evidence_values(e)}}
         for e in warning.evidence.select_related("batch").order_by("batch_id", "row_number")
     ]
     return {

@@ -18,9 +18,8 @@ from django.urls import path, reverse
 from fangfan.accounts.models import DEPARTMENTS, Role
 from fangfan.accounts.permissions import may_view_full_id, role_of
 from fangfan.audit.services import personal_data_export_record
-from fangfan.common.ids import mask
 from fangfan.departments import selectors
-from fangfan.departments.services import FeedRejected, feed_import
+from fangfan.departments.services import FeedRejected, feed_import, unregistered_id_view
 from fangfan.web.views.common import paginate, xlsx_response
 
 MAX_UPLOAD = 200 << 20
@@ -28,7 +27,8 @@ UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")  # what feeds.read_feed rea
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="数据文件", help_text="CSV(UTF-8 或 GB18030)或 XLSX; 表头含“证件号码”(水利为“村代码”)")
+    file = forms.FileField(label="数据文件", help_text="CSV(UTF-8 或 GB18030)或 XLSX; 表头含“证件号码”(水利为“村代码”)。"
+                           "证件号码列可填身份证号, 也可填县里提供密钥算出的加密索引(32位十六进制, 见本页说明)")
     period = forms.CharField(label="数据期", max_length=10, required=False,
                              help_text="YYYY-MM, 如 2026-03; 不填则取文件名中的年月, 否则为本月")
 
@@ -83,27 +83,39 @@ def batches(request):
 
 @login_required
 def unregistered(request):
+    """Masked for everyone; the roles that may see full IDs see them after giving a reason (the
+    page, `show=full`) or exporting with one, each logged in the personal-data log."""
     department = request.GET.get("department", "").strip()
     department = department if department in DEPARTMENTS else ""
     entries = selectors.unregistered(actor=request.user, department=department)
-    full = may_view_full_id(request.user)
-    shown = [(e.id_number if full else mask(e.id_number), e) for e in entries]
+    may_full = may_view_full_id(request.user)
     reason = request.GET.get("reason", "").strip()[:200]
     error = ""
     if request.GET.get("format") == "xlsx":
-        if full and not reason:
+        if may_full and not reason:
             error = "导出完整证件号码须写明用途(将记入个人信息访问记录)"
         else:
+            numbers = selectors.unregistered_numbers(entries, full=may_full)
             columns = ["证件号码", "来源部门", "数据行数", "最早数据期", "最近数据期"]
-            rows = [(number, "、".join(e.departments), e.rows, e.first_period, e.last_period) for number, e in shown]
+            rows = [(number, "、".join(e.departments), e.rows, e.first_period, e.last_period)
+                    for number, e in zip(numbers, entries)]
             with transaction.atomic():
                 personal_data_export_record(actor=request.user, what="unregistered", rows=len(rows), reason=reason,
-                                            filters={"department": department, "full_ids": full})
+                                            filters={"department": department, "full_ids": may_full})
             return xlsx_response("未登记在册人员(部门数据中有、登记库中无)", columns, rows, "未登记在册人员.xlsx")
-    context = paginate(request, shown)
+    full = False
+    if may_full and request.GET.get("show") == "full":
+        try:
+            unregistered_id_view(actor=request.user, department=department, rows=len(entries), reason=reason)
+            full = True
+        except ValueError as exc:
+            error = str(exc)
+    context = paginate(request, entries)
+    page = list(context["page"].object_list)
+    shown = list(zip(selectors.unregistered_numbers(page, full=full), page))  # only this page's opened
     return render(request, "web/departments/unregistered.html", {
-        **context, "department": department, "departments": DEPARTMENTS, "total": len(shown),
-        "full": full, "reason": reason, "error": error,
+        **context, "shown": shown, "department": department, "departments": DEPARTMENTS, "total": len(entries),
+        "may_full": may_full, "full": full, "reason": reason, "error": error,
     })
 
 

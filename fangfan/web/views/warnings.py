@@ -28,7 +28,7 @@ from fangfan.common.ids import mask
 from fangfan.common.safe import safe_row
 from fangfan.departments import selectors
 from fangfan.departments.forms import AnswerForm, PassForm, ReferForm, VerifyForm, kind_label, list_filters
-from fangfan.departments.forms import region_names, warning_rows
+from fangfan.departments.forms import evidence_values, region_names, warning_rows
 from fangfan.departments.models import REFERRAL_LABELS, DeptWarning
 from fangfan.departments.services import PASS_ROLES, VERIFY_ROLES, WarningRefused, referral_answer
 from fangfan.departments.services import warning_pass, warning_refer, warning_verify
@@ -119,8 +119,8 @@ def _warning(request, warning_id: int) -> DeptWarning:
 def _evidence(warning: DeptWarning) -> list[dict]:
     out = []
     for row in warning.evidence.select_related("batch").order_by("batch_id", "row_number"):
-        values = [(k, mask(str(v)) if k == "证件号码" and v else v) for k, v in (row.values or {}).items()]
-        out.append({"file": row.batch.file_name, "period": row.batch.period, "row": row.row_number, "values": values})
+        out.append({"file": row.batch.file_name, "period": row.batch.period, "row": row.row_number,
+                    "values": evidence_values(row)})
     return out
 
 

@@ -1,10 +1,13 @@
-"""fangfan dept import|batches|export-parquet|national: department feeds (workflows.md W6) from the shell.
+"""fangfan dept import|batches|export-parquet|national|hash-ids|index-key: department feeds (workflows.md W6)
+from the shell.
 
 Without --as the command acts as the system itself (whoever has the shell is trusted) and
 matches against the whole registry, or --county; with --as USER it acts as that user.
 export-parquet writes the county-partitioned Parquet export (docs/national.md) from the
 database or, with --from, from interchange + department CSV folders; national runs matching,
-warnings and the rules over such an export (fangfan.policy.national; no database needed)."""
+warnings and the rules over such an export (fangfan.policy.national; no database needed).
+hash-ids rewrites a department file's 证件号码 column as keyed-hash indexes (fangfan.departments.
+hashing), index-key writes the index key alone for a department that hashes its own files."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
@@ -21,7 +24,8 @@ class Command(BaseCommand):
             " / national 对 Parquet 导出做全省或全国的匹配预警和规则评估")
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{import,batches,export-parquet,national}")
+        sub = parser.add_subparsers(dest="action", required=True,
+                                    metavar="{import,batches,export-parquet,national,hash-ids,index-key}")
         imp = sub.add_parser("import", help="导入部门数据文件(CSV: UTF-8 或 GB18030; XLSX 可有标题行)")
         imp.add_argument("department", metavar="DEPT", help="部门: " + "、".join(DEPARTMENTS))
         imp.add_argument("path", metavar="PATH", help="数据文件(.csv 或 .xlsx)")
@@ -42,10 +46,17 @@ class Command(BaseCommand):
         nat.add_argument("--out", required=True, help="输出文件夹")
         nat.add_argument("--engine", choices=("local", "spark"), default="local")
         nat.add_argument("--year", type=int, default=None, help="收入年度(默认: 导出中最近的年度)")
+        hid = sub.add_parser("hash-ids", help="把部门数据文件的证件号码列换成加密索引(部门可只报送加密索引)")
+        hid.add_argument("source", metavar="IN_FILE", help="部门数据文件(.csv 或 .xlsx)")
+        hid.add_argument("target", metavar="OUT_FILE", help="新文件(.csv 或 .xlsx, 不覆盖已有文件)")
+        hid.add_argument("--key", default=None, metavar="KEY_FILE",
+                         help="索引密钥文件(index-key 的输出); 默认用本系统的密钥")
+        key = sub.add_parser("index-key", help="导出索引密钥(仅用于计算加密索引, 不能解密), 交部门自行转换文件")
+        key.add_argument("out", metavar="KEY_FILE", help="新的密钥文件(权限 0600, 不覆盖已有文件)")
 
     def execute(self, *args, **options):
-        # national reads files only: Django's system checks (URL conf, models) check nothing it uses.
-        if options.get("action") == "national":
+        # national and hash-ids read files only: Django's system checks check nothing they use.
+        if options.get("action") in ("national", "hash-ids"):
             options["skip_checks"] = True
         return super().execute(*args, **options)
 
@@ -54,6 +65,10 @@ class Command(BaseCommand):
             return self._export_parquet(options)
         if options["action"] == "national":
             return self._national(options)
+        if options["action"] == "hash-ids":
+            return self._hash_ids(options)
+        if options["action"] == "index-key":
+            return self._index_key(options)
         actor = acting_user(options["as_user"])
         try:
             if options["action"] == "import":
@@ -126,3 +141,38 @@ class Command(BaseCommand):
             raise CommandError(f"无法读写 {exc.filename or options['out']}: {exc.strerror or exc}") from None
         for line in national.summary_lines(done, options["out"]):
             self.stdout.write(line)
+
+    def _hash_ids(self, options):
+        from fangfan.common import pii
+        from fangfan.departments.hashing import HashError, hash_ids, ring_from_key_file
+
+        try:
+            # Never a fresh key made up on the spot (keyring() would create one): its indexes
+            # would match nothing in the county's database.
+            ring = ring_from_key_file(options["key"]) if options["key"] else pii.load_keyring(create=False)
+            summary = hash_ids(options["source"], options["target"], ring=ring)
+        except pii.PiiKeyError as exc:
+            raise CommandError(f"{exc}; 请用 --key 指定县里提供的索引密钥文件") from None
+        except HashError as exc:
+            raise CommandError("\n".join([str(exc), *(str(p) for p in exc.problems)])) from None
+        except OSError as exc:
+            raise CommandError(f"无法读写 {exc.filename or options['target']}: {exc.strerror or exc}") from None
+        self.stdout.write(f"{summary} → {options['target']}")
+
+    def _index_key(self, options):
+        from django.db import transaction
+
+        from fangfan.audit.services import audit_record
+        from fangfan.departments.hashing import HashError, write_index_key
+
+        try:
+            write_index_key(options["out"])
+        except HashError as exc:
+            raise CommandError(str(exc)) from None
+        except OSError as exc:
+            raise CommandError(f"无法写入 {options['out']}: {exc.strerror or exc}") from None
+        # Who handed the index key out, and when (it lets its holder recognise IDs, not read them).
+        with transaction.atomic():
+            audit_record(actor=None, action="dept.index_key_export", object_type="pii_key", object_key="index_key",
+                         comment=str(options["out"])[:500])
+        self.stdout.write(f"索引密钥已写入 {options['out']}(仅能计算加密索引, 不能解密; 请交部门妥善保管)")
