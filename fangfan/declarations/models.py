@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from fangfan.common import codes as C
-
+from fangfan.common import pii
 
 
 class Declaration(models.Model):
@@ -20,9 +20,14 @@ class Declaration(models.Model):
     # 'SB' + YYYYMMDD + 8 characters without look-alikes: the declarant types it back in.
     receipt = models.CharField("回执号", max_length=20, unique=True)
     name = models.CharField("姓名", max_length=50)
-    # Stored as typed (normalised to 18 digits); shown only masked. A later issue encrypts it.
-    id_number = models.CharField("证件号码", max_length=18, db_index=True)
-    phone = models.CharField("联系电话", max_length=20, db_index=True)
+    # Encrypted at rest (fangfan.common.pii), like registry.Member: the blind index of the
+    # normalised ID matches the declaration to a member, the phone's index finds a declaration
+    # for the public status page and counts the per-phone throttle; `id_number` / `phone` below
+    # read and set the plain values (shown masked to the village, the phone in full to call back).
+    id_index = models.CharField("证件号码索引", max_length=32, db_index=True)
+    id_cipher = models.CharField("证件号码(密文)", max_length=120)
+    phone_index = models.CharField("联系电话索引", max_length=32, db_index=True)
+    phone_cipher = models.CharField("联系电话(密文)", max_length=120)
     # Where the declaration is handled: the household's own village when the ID is registered
     # elsewhere, otherwise the village picked on the page (declared_village).
     village = models.ForeignKey(
@@ -57,3 +62,26 @@ class Declaration(models.Model):
     @property
     def risk_label(self) -> str:
         return dict(C.RISK.items).get(self.risk, self.risk)
+
+    @property
+    def id_number(self) -> str:
+        return pii.decrypt_id(self.id_cipher)
+
+    @id_number.setter
+    def id_number(self, value: str) -> None:
+        self.id_index = pii.id_index(value)
+        self.id_cipher = pii.encrypt_id(value)
+
+    @property
+    def phone(self) -> str:
+        return pii.decrypt_phone(self.phone_cipher)
+
+    @phone.setter
+    def phone(self, value: str) -> None:
+        self.phone_index = phone_index(value)
+        self.phone_cipher = pii.encrypt_phone(value)
+
+
+def phone_index(phone: str) -> str:
+    """The blind index of a normalised phone (digits only: declarations.services.normalise_phone)."""
+    return pii.keyring().index(phone)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from fangfan.accounts.models import Role
-from fangfan.declarations.models import Declaration
+from fangfan.declarations.models import Declaration, phone_index
 from fangfan.declarations.services import normalise_phone, normalise_receipt
 from fangfan.regions.codes import is_digits
 from fangfan.regions.scope import scope_queryset, code_range_q
@@ -73,5 +73,6 @@ def declaration_public_status(*, receipt: str, phone: str) -> str | None:
     receipt, phone = normalise_receipt(receipt), normalise_phone(phone)
     if not receipt or not phone or len(receipt) > 20:
         return None
-    declaration = Declaration.objects.select_related("case").filter(receipt=receipt, phone=phone).first()
+    declaration = (Declaration.objects.select_related("case")
+                   .filter(receipt=receipt, phone_index=phone_index(phone)).first())
     return public_stage(declaration) if declaration else None

@@ -20,7 +20,7 @@ from fangfan.accounts.models import Role
 from fangfan.audit.services import audit_record
 from fangfan.common import codes as C
 from fangfan.common.ids import IdNumberError, convert_15_to_18, mask, validate_id
-from fangfan.declarations.models import Declaration
+from fangfan.declarations.models import Declaration, phone_index
 from fangfan.regions.codes import is_digits
 from fangfan.regions.models import Region
 from fangfan.regions.scope import in_scope
@@ -155,7 +155,8 @@ def _check_throttle(*, phone: str, client_ip: str | None, now: dt.datetime) -> N
         raise DeclarationThrottled(
             f"同一网络地址每小时最多提交{MAX_PER_ADDRESS_PER_HOUR}份申报, 请稍后再试, 或直接向村委会申报"
         )
-    if Declaration.objects.filter(phone=phone, submitted_at__gte=now - dt.timedelta(days=1)).count() >= MAX_PER_PHONE_PER_DAY:
+    recent = Declaration.objects.filter(phone_index=phone_index(phone), submitted_at__gte=now - dt.timedelta(days=1))
+    if recent.count() >= MAX_PER_PHONE_PER_DAY:
         raise DeclarationThrottled(
             f"同一联系电话每天最多提交{MAX_PER_PHONE_PER_DAY}份申报, 已受理的申报请用回执号查询进度, 或直接向村委会申报"
         )
@@ -175,10 +176,11 @@ def format_receipt(receipt: str) -> str:
     return receipt
 
 
-def _find_member(id_number: str) -> Member | None:
+def _find_member(id_index: str) -> Member | None:
+    """The registered member with this ID, by the blind index (the declaration's id_index)."""
     return (
         Member.objects.select_related("household", "household__village")
-        .filter(id_number=id_number)
+        .filter(id_index=id_index)
         .first()
     )
 
@@ -188,7 +190,7 @@ def _find_member(id_number: str) -> Member | None:
 def _route(declaration: Declaration, actor, on: dt.date, *, public: bool = False) -> None:
     """Link the declaration to its household: open a W1 case, link the open one, or flag it.
     `actor` opens the case (the intake actor for a public submission, the cadre afterwards)."""
-    member = _find_member(declaration.id_number)
+    member = _find_member(declaration.id_index)
     if member is None:
         declaration.stage = Declaration.Stage.NEEDS_REGISTRATION
         return
@@ -262,7 +264,7 @@ def declaration_submit(*, name, id_number, phone, village_code, risk, text="", c
             village=values["village"], declared_village=values["village"], risk=values["risk"], text=values["text"],
             submitted_at=now, client_ip=client_ip or None,
         )
-        member = _find_member(values["id_number"])
+        member = _find_member(declaration.id_index)
         intake = IntakeActor(region_code=member.household.village_id if member else values["village"].code)
         _route(declaration, intake, on, public=True)
         declaration.save()
@@ -297,7 +299,7 @@ def declaration_recheck(*, actor, receipt: str, on: dt.date | None = None) -> De
                                      Declaration.Stage.RECEIVED):
             raise WorkflowError(f"该申报当前为「{declaration.get_stage_display()}」, 无需再次核对")
         before = _audit_after(declaration)
-        member = _find_member(declaration.id_number)
+        member = _find_member(declaration.id_index)
         if member is not None and not in_scope(actor, member.household.village_id):
             raise WorkflowError("该身份证号码登记在本账号管辖范围以外的村, 请联系乡镇转办")
         _route(declaration, actor, on)

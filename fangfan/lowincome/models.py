@@ -20,7 +20,8 @@ class Enrolment(models.Model):
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="lowincome_enrolments")
     case = models.ForeignKey("workflows.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     programme = models.CharField("保障类别", max_length=16, choices=Programme.choices)
-    # 证件号码 of the members covered (every 正常 member for a whole-household 低保).
+    # The members covered (every 正常 member for a whole-household 低保), by the blind index of
+    # their ID (registry.Member.id_index; lowincome.services.member_keys): never the plain ID.
     members = models.JSONField("保障成员", default=list)
     # 单人保: the covered members' own yearly income (fen) used for their top-up.
     own_income_year = models.BigIntegerField("本人年收入(分)", default=0)
@@ -80,7 +81,7 @@ class PaymentLine(models.Model):
     kind = models.CharField("类型", max_length=12, choices=Kind.choices, default=Kind.REGULAR)
     for_month = models.DateField("所属月份")
     persons = models.PositiveSmallIntegerField("保障人数")
-    members = models.JSONField("保障成员证件号码", default=list)
+    members = models.JSONField("保障成员", default=list)  # their blind indexes, as Enrolment.members
     amount = models.BigIntegerField("金额(分)")  # negative for a correction that takes money back
     arithmetic = models.TextField("计算过程")
 

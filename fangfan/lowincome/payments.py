@@ -23,7 +23,7 @@ from django.utils import timezone
 from fangfan.common.dates import add_months
 from fangfan.common.money import div_half_up, format_yuan
 from fangfan.lowincome.models import Enrolment, PaymentLine, PaymentList, Programme
-from fangfan.lowincome.services import LowIncomeError
+from fangfan.lowincome.services import LowIncomeError, member_keys
 from fangfan.regions.scope import code_range_q, code_range_sql
 
 CORRECTION_MONTHS = 12  # how far back a paid month is compared with today's data
@@ -60,7 +60,7 @@ class Due:
     village_code: str
     programme: str
     persons: int
-    members: list[str]
+    members: list[str]  # the covered members' blind indexes (registry.Member.id_index)
     amount: int  # fen
     arithmetic: str
 
@@ -180,10 +180,11 @@ def _read(prefix: str, on: dt.date, params, extra_lists: list[int] | None):
         return None, {}
     evaluated = evaluate_tables(tables, as_of=on, params=params).select(
         "household_id", "village_code", "household_size", "per_capita_dibao_income")
-    sql = ("SELECT h.household_number AS household_id, m.id_number, m.name, m.birth_date, m.health, "
+    # The member's key is the blind index of the ID (the plain ID is not needed to pay).
+    sql = ("SELECT h.household_number AS household_id, m.id_index, m.name, m.birth_date, m.health, "
            "m.disability_grade, m.dibao, m.tekun FROM registry_member m JOIN registry_household h "
            f"ON h.id = m.household_id WHERE m.status = 'normal' AND {where[0]} ORDER BY m.household_id, m.id")
-    members = fetch_frame(sql, where[1], {"household_id": pl.String, "id_number": pl.String, "name": pl.String,
+    members = fetch_frame(sql, where[1], {"household_id": pl.String, "id_index": pl.String, "name": pl.String,
                                          "birth_date": pl.Date, "health": pl.String, "disability_grade": pl.String,
                                          "dibao": pl.Boolean, "tekun": pl.Boolean})
     by_household: dict[str, list[dict]] = defaultdict(list)
@@ -205,8 +206,8 @@ def _enrolments(prefix: str, first: dt.date, last: dt.date) -> dict[str, list[En
 def month_dues(prefix: str, month: dt.date, params=None, *, coverage: dict | None = None,
                extra_lists: list[int] | None = None) -> tuple[dict[tuple[str, str], Due], list[str]]:
     """What each household of the region is due for `month` on today's data: {(户编号, programme): Due}
-    and the problems (villages without a 低保 line). `coverage` {(户编号, programme): [证件号码]} replaces
-    the registry flags (a paid month is recomputed for the people it paid)."""
+    and the problems (villages without a 低保 line). `coverage` {(户编号, programme): [member keys]}
+    replaces the registry flags (a paid month is recomputed for the people it paid)."""
     if params is None:
         from fangfan.screening.parameters import current_parameters
 
@@ -215,7 +216,7 @@ def month_dues(prefix: str, month: dt.date, params=None, *, coverage: dict | Non
     evaluated, members = _read(prefix, last, params, extra_lists)
     covered_of: dict[str, dict[str, set]] = defaultdict(dict)
     for (n, p), ids in (coverage or {}).items():
-        covered_of[n][p] = set(ids)
+        covered_of[n][p] = set(member_keys(ids))
     dues: dict[tuple[str, str], Due] = {}
     problems: dict[str, int] = {}
     if evaluated is None:
@@ -232,8 +233,8 @@ def month_dues(prefix: str, month: dt.date, params=None, *, coverage: dict | Non
             wanted = dict(covered_of.get(number, {}))
         else:
             wanted = {}
-            tekun = {m["id_number"] for m in people if m["tekun"]}
-            dibao = {m["id_number"] for m in people if m["dibao"] and not m["tekun"]}
+            tekun = {m["id_index"] for m in people if m["tekun"]}
+            dibao = {m["id_index"] for m in people if m["dibao"] and not m["tekun"]}
             if tekun:
                 wanted["tekun"] = tekun
             if dibao:
@@ -250,7 +251,7 @@ def month_dues(prefix: str, month: dt.date, params=None, *, coverage: dict | Non
             problems[code] = problems.get(code, 0) + 1
             continue
         for programme, ids in wanted.items():
-            covered = [m for m in people if m["id_number"] in ids]
+            covered = [m for m in people if m["id_index"] in ids]
             due = _due(programme, number, code, size, pcd, people, covered, mine.get(programme), rates, first, last)
             if due is not None:
                 dues[(number, programme)] = due
@@ -260,7 +261,7 @@ def month_dues(prefix: str, month: dt.date, params=None, *, coverage: dict | Non
 def _due(programme, number, code, size, pcd, people, covered, enrolment, rates, first, last) -> Due | None:
     if not covered:
         return None
-    ids = [m["id_number"] for m in covered]
+    ids = [m["id_index"] for m in covered]
     if programme == "tekun":
         amount, text = tekun_support(rates, covered)
         return Due(number, code, programme, len(covered), ids, amount, text)
@@ -282,11 +283,11 @@ def _due(programme, number, code, size, pcd, people, covered, enrolment, rates, 
     if size == 0:
         return None
     if pcd is None:  # listed with nothing to pay rather than silently left out
-        return Due(number, code, programme, size, [m["id_number"] for m in people], 0,
+        return Due(number, code, programme, size, [m["id_index"] for m in people], 0,
                    "缺少本年度收支数据, 无法计算补差 (请补录收支后重新生成)")
     note = f"家庭人口 {size} 人, 低保口径人均收入 {_yuan(pcd)} 元/年 (I4)"
     amount, text = topup(rates, size=size, pcd=pcd, members=people, on=last, note=note)
-    return Due(number, code, programme, size, [m["id_number"] for m in people], amount, text)
+    return Due(number, code, programme, size, [m["id_index"] for m in people], amount, text)
 
 
 def kept_amount(enrolment: Enrolment, starts_on: dt.date) -> tuple[int, str]:

@@ -97,8 +97,9 @@ def household_lowincome(*, household, members: list, result, incomes: list, on: 
         colour_reason = f"L ≤ 低保口径人均收入 < {_d(om)} × L [{om_src}]"
     elif colour == "yellow":
         colour_reason = "监测对象 (未消除) 或曾享受低保特困"
+    # The screening result names the candidates by the blind index of their ID (registry.dbframes).
     candidates = set((result.single_person_dibao or "").split(";")) - {""} if result is not None else set()
-    single = [m.name for m in normal if m.id_number in candidates]
+    single = [m.name for m in normal if m.id_index in candidates]
     enrolments = list(Enrolment.objects.filter(household=household).order_by("-starts_on", "-id"))
     topup = None
     if (in_dibao and not in_tekun) or in_tekun:

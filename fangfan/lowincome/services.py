@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from fangfan.accounts.models import Role
 from fangfan.audit.services import audit_record
+from fangfan.common import pii
 from fangfan.regions.scope import code_range_q
 from fangfan.lowincome.models import Enrolment, PaymentList, Programme
 from fangfan.registry.models import Household, Member
@@ -20,21 +21,30 @@ class LowIncomeError(ValueError):
     """Refused input or state, with a Chinese message for the user."""
 
 
-def member_assistance_set(*, actor, household: Household, id_numbers: list[str], dibao: bool | None = None,
+def member_keys(values) -> list[str]:
+    """The members' keys as stored (Enrolment.members, PaymentLine.members): the blind index of
+    the ID (registry.Member.id_index, the key the screening results use too), never the plain ID.
+    A plain ID is indexed here; a blind index (32 hex characters, never a valid ID) is kept."""
+    return [v if pii.is_index(v) else pii.id_index(v) for v in (str(x) for x in values)]
+
+
+def member_assistance_set(*, actor, household: Household, members: list[str], dibao: bool | None = None,
                           tekun: bool | None = None, reason: str) -> int:
     """Set or clear 低保 / 特困 on members of one household (the registry flags the rules read),
-    bump the household's version (its figures change) and record before/after per member."""
+    bump the household's version (its figures change) and record before/after per member.
+    `members`: their keys (blind indexes; plain IDs are indexed, member_keys)."""
     changes = {k: v for k, v in (("dibao", dibao), ("tekun", tekun)) if v is not None}
     if not changes:
         return 0
+    keys = member_keys(members)
     entry_window_guard(actor=actor, region_code=household.village_id)  # W7: closed after a campaign's entry
     with transaction.atomic():
-        members = list(Member.objects.select_for_update().filter(household=household, id_number__in=id_numbers))
-        missing = set(id_numbers) - {m.id_number for m in members}
+        found = list(Member.objects.select_for_update().filter(household=household, id_index__in=keys))
+        missing = set(keys) - {m.id_index for m in found}
         if missing:
             raise LowIncomeError(f"户 {household.household_number} 没有证件号码为 {len(missing)} 个所列号码的成员")
         changed = 0
-        for m in members:
+        for m in found:
             before = {k: getattr(m, k) for k in changes}
             if before == changes:
                 continue
@@ -52,14 +62,16 @@ def member_assistance_set(*, actor, household: Household, id_numbers: list[str],
 
 def enrolment_enter(*, actor, household: Household, case, programme: str, members: list[str], starts_on: dt.date,
                     on: dt.date, own_income_year: int = 0) -> Enrolment:
-    """Entry (纳入) after the county's approval: the flags on the covered members and the enrolment."""
+    """Entry (纳入) after the county's approval: the flags on the covered members and the enrolment.
+    `members`: the covered members' keys (blind indexes; plain IDs are indexed, member_keys)."""
     if programme not in Programme.values:
         raise LowIncomeError(f"保障类别 {programme!r} 无效, 应为 {'、'.join(Programme.labels)}")
+    members = member_keys(members)
     with transaction.atomic():
         if Enrolment.objects.filter(household=household, programme=programme, exited_on__isnull=True).exists():
             raise LowIncomeError(f"户 {household.household_number} 已在「{Programme(programme).label}」保障中")
         flag = {"tekun": True} if programme == Programme.TEKUN else {"dibao": True}
-        member_assistance_set(actor=actor, household=household, id_numbers=members, reason=f"低保特困案件 {case.pk if case else ''} 审批纳入", **flag)
+        member_assistance_set(actor=actor, household=household, members=members, reason=f"低保特困案件 {case.pk if case else ''} 审批纳入", **flag)
         enrolment = Enrolment.objects.create(
             household=household, case=case, programme=programme, members=list(members), own_income_year=own_income_year,
             starts_on=starts_on.replace(day=1), approved_on=on, approved_by=actor if getattr(actor, "pk", None) else None,
@@ -109,9 +121,9 @@ def enrolment_exit(*, actor, enrolment: Enrolment, on: dt.date, reason: str) -> 
     household = enrolment.household
     with transaction.atomic():
         flag = {"tekun": False} if enrolment.programme == Programme.TEKUN else {"dibao": False}
-        present = list(Member.objects.filter(household=household, id_number__in=enrolment.members)
-                       .values_list("id_number", flat=True))
-        member_assistance_set(actor=actor, household=household, id_numbers=present, reason=f"退出: {reason}", **flag)
+        present = list(Member.objects.filter(household=household, id_index__in=member_keys(enrolment.members))
+                       .values_list("id_index", flat=True))
+        member_assistance_set(actor=actor, household=household, members=present, reason=f"退出: {reason}", **flag)
         Enrolment.objects.filter(pk=enrolment.pk).update(exited_on=on, exit_reason=reason[:200])
         if not household.former_dibao_tekun:
             Household.objects.filter(pk=household.pk).update(former_dibao_tekun=True)

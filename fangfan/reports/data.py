@@ -14,11 +14,19 @@ from functools import cached_property
 
 import polars as pl
 
+from fangfan.common import pii
 from fangfan.regions.scope import code_range_sql
 from fangfan.registry.bulk import fetch_frame
 
 MONEY = ("wage", "business_income", "business_cost", "property_income", "transfer_income", "dibao_payment",
          "tekun_payment", "insurance_claims", "compliant_oop")
+
+
+def _decrypt_or_empty(ring: pii.KeyRing, token: str) -> str:
+    try:
+        return ring.decrypt(token, pii.ID_FIELD)
+    except pii.DecryptError:
+        return ""
 
 
 def _where(column: str, prefix: str, extra: str = "") -> tuple[str, list]:
@@ -87,16 +95,31 @@ class Snapshot:
 
     @cached_property
     def members(self) -> pl.DataFrame:
+        """Every member of the region; the ID as stored (id_index, id_cipher: fangfan.common.pii),
+        decrypted only by the report that checks the numbers themselves (member_id_numbers)."""
         where, params = _where("h.village_code", self.prefix)
         return fetch_frame(
-            "SELECT m.household_id AS hid, m.name, m.id_number, m.birth_date, m.relation, m.status, "
+            "SELECT m.household_id AS hid, m.name, m.id_index, m.id_cipher, m.birth_date, m.relation, m.status, "
             "m.health, m.labor, m.schooling, m.dibao, m.tekun "
             f"FROM registry_member m JOIN registry_household h ON h.id = m.household_id{where}",
             params,
-            {"hid": pl.Int64, "name": pl.String, "id_number": pl.String, "birth_date": pl.Date,
+            {"hid": pl.Int64, "name": pl.String, "id_index": pl.String, "id_cipher": pl.String, "birth_date": pl.Date,
              "relation": pl.String, "status": pl.String, "health": pl.String, "labor": pl.String,
              "schooling": pl.String, "dibao": pl.Boolean, "tekun": pl.Boolean},
         ).with_columns(pl.col("health").fill_null(""), pl.col("labor").fill_null(""))
+
+    @cached_property
+    def member_id_numbers(self) -> pl.Series:
+        """The plain IDs of `members`, row for row, for the checks of the numbers themselves (Q01,
+        Q08): decrypted in one pass, held in memory only. A value that does not decrypt (altered,
+        or under a key no longer in the key file) comes back empty, which Q01 reports as invalid."""
+        ring = pii.keyring()
+        tokens = self.members.get_column("id_cipher").to_list()
+        try:
+            plain = ring.decrypt_all(tokens, pii.ID_FIELD)
+        except pii.DecryptError:
+            plain = [_decrypt_or_empty(ring, t) for t in tokens]
+        return pl.Series("id_number", plain, dtype=pl.String)
 
     @cached_property
     def member_facts(self) -> pl.DataFrame:

@@ -71,11 +71,14 @@ def problems(snap: Snapshot) -> pl.DataFrame:
     def household_rule(frame: pl.DataFrame, rule: str) -> None:
         found.append(frame.select("hid", pl.lit("").alias("member"), pl.lit(rule).alias("rule")))
 
-    member_rule(m.filter(id_reason_expr(pl.col("id_number")).is_not_null()), "Q01")
-    # Repeats found by a 64-bit hash first (a hash of each ID is far cheaper than hashing the texts
-    # for a group), then confirmed on the text of the few candidates.
-    candidates = m.filter(pl.col("id_number").hash().is_duplicated())
-    member_rule(candidates.filter(pl.col("id_number").is_duplicated()), "Q02")
+    # The numbers are stored encrypted: Q01 and Q08 read them decrypted (once, in bulk), Q02 compares
+    # the blind indexes (equal IDs ⇔ equal indexes).
+    ids = m.select("hid", "name", "birth_date", snap.member_id_numbers.alias("id_number"))
+    member_rule(ids.filter(id_reason_expr(pl.col("id_number")).is_not_null()), "Q01")
+    # Repeats found by a 64-bit hash first (a hash of each index is far cheaper than hashing the
+    # texts for a group), then confirmed on the text of the few candidates.
+    candidates = m.filter(pl.col("id_index").hash().is_duplicated())
+    member_rule(candidates.filter(pl.col("id_index").is_duplicated()), "Q02")
     persons = snap.member_facts.select("hid", "persons", "able", "no_labor", "assisted")
     hh = (snap.households.join(persons, on="hid", how="left").join(heads, on="hid", how="left")
           .with_columns(pl.col("persons", "able", "heads").fill_null(0), pl.col("no_labor", "assisted").fill_null(False),
@@ -88,7 +91,7 @@ def problems(snap: Snapshot) -> pl.DataFrame:
                               & (pl.col("schooling") == "not_in_school") & pl.col("labor").is_in(C.NO_LABOR)), "Q06")
     member_rule(normal.filter(pl.col("age") > 100), "Q07")
     id_born = birth_date_expr(pl.col("id_number"))
-    member_rule(m.filter(id_born.is_not_null() & (id_born != pl.col("birth_date"))), "Q08")
+    member_rule(ids.filter(id_born.is_not_null() & (id_born != pl.col("birth_date"))), "Q08")
 
     year = snap.year
     cur = snap.incomes.filter(pl.col("year") == (year or 0))

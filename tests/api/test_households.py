@@ -109,3 +109,24 @@ def test_it_answers_503_in_chinese_when_the_database_goes_away(client, village_u
         response = client.get(f"/api/v1/households/{home.household_number}", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert response.status_code == 503 and response.json()["detail"] == DATABASE_DOWN_MESSAGE
+
+
+def test_it_names_the_single_person_candidates_by_name_and_masked_id_not_by_number_or_index(client):
+    from tests.lowincome.factories import family, users
+
+    # one person at 6000 yuan: 低保边缘 in 安康; the 二级 disabled member is the 单人保 candidate
+    h = family(wage_yuan=12000, people=(("户主", dt.date(1980, 5, 1)), ("重残", dt.date(1990, 1, 1),
+                                                                     {"disability_grade": "2", "disability_kind": "visual"})))
+    disabled = h.members.get(name="重残")
+    screening_run(actor=None, as_of=dt.date(2026, 3, 31), region="610902")
+    user = users()["civil"]
+    masked = disabled.id_number[:6] + "********" + disabled.id_number[-4:]
+
+    file = _get(client, f"/api/v1/households/{h.household_number}", user)
+    history = _get(client, f"/api/v1/households/{h.household_number}/results", user)
+
+    assert file.json()["result"]["single_person_dibao"] == f"重残 {masked}"
+    assert history.json()[0]["single_person_dibao"] == f"重残 {masked}"
+    for response in (file, history):
+        assert disabled.id_number not in response.content.decode()
+        assert disabled.id_index not in response.content.decode()

@@ -86,19 +86,19 @@ def test_it_pays_a_single_person_dibao_on_the_members_own_income():
     disabled = h.members.get(name="重残")
     disabled.dibao = True
     disabled.save()
-    Enrolment.objects.create(household=h, programme="single_person", members=[disabled.id_number],
+    Enrolment.objects.create(household=h, programme="single_person", members=[disabled.id_index],
                              own_income_year=120000, starts_on=JAN, approved_on=JAN, approved_by=people["civil"])
     dues = month_dues(ANKANG[:9], MAR)[0]
     due = dues[(h.household_number, "single_person")]
     # (4830 − 1200) ÷ 12 × 1 = 302.50 + 40.25 (一级残疾)
-    assert (due.amount, due.persons, due.members) == (30250 + 4025, 1, [disabled.id_number])
+    assert (due.amount, due.persons, due.members) == (30250 + 4025, 1, [disabled.id_index])
     assert (h.household_number, "dibao") not in dues
 
 
 def test_it_keeps_the_allowance_through_the_phase_out_and_stops_on_its_end_date():
     people = users()
     h = dibao_family(9000, (("户主", D(1980, 5, 1)),))
-    Enrolment.objects.create(household=h, programme="dibao", members=[h.members.get().id_number], starts_on=JAN,
+    Enrolment.objects.create(household=h, programme="dibao", members=[h.members.get().id_index], starts_on=JAN,
                              approved_on=JAN, approved_by=people["civil"], phase_out_from=D(2026, 1, 31),
                              phase_out_ends_on=D(2026, 7, 31), kept_month=12345)
     july = month_dues(ANKANG[:9], D(2026, 7, 1))[0][(h.household_number, "dibao")]

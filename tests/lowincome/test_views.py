@@ -106,10 +106,14 @@ def test_it_shows_downloads_and_marks_paid_a_payment_list(client):
     assert [c.value for c in ws[2]][:3] == ["序号", "村", "户编号"]
     row = [c.value for c in ws[3]]
     assert row[2] == h.household_number and row[9] == "805.00" and "(4830.00 − 0.00) ÷ 12 × 2 = 805.00" in row[10]
+    head = h.members.get(name="户主").id_number  # the head's ID decrypted for the list, shown masked
+    masked = head[:6] + "********" + head[-4:]
+    assert row[4] == masked and masked in page and head not in page
     assert "A1:K1" in ws.merged_cells
     text = client.get(f"/lowincome/payments/{lst.pk}/?format=csv").content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][9] == "金额(元)" and rows[1][9] == "805.00"
+    assert rows[1][4] == masked and head not in text
     client.force_login(people["civil"])
     assert "确认已发放" in client.get(f"/lowincome/payments/{lst.pk}/").content.decode()
     client.post(f"/lowincome/payments/{lst.pk}/paid/", {"seen_version": lst.version})

@@ -86,3 +86,23 @@ def test_it_gives_the_township_base_data(registry):
                             "农村户籍人数"]
     # 甲镇: households OK1 OK2 OLD YNG NOI MON BARE; persons 7 heads + OLD's 1 + YNG's 2
     assert base.rows() == [("341225103000", "甲镇", 2, 7, 10, 7, 10, 7, 10)]
+
+
+def test_it_flags_an_invalid_or_undecryptable_id_although_the_ids_are_stored_encrypted(places):
+    """Q01 reads the numbers decrypted: a wrong check digit, and a cipher that no longer
+    decrypts (altered in the database), are both 证件号码无效; a valid one is not."""
+    h = household("BAD", V1, incomes=INCOME)
+    valid = make_id_number(906, dt.date(1990, 3, 3))
+    wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
+    member(h, 906, dt.date(1990, 3, 3))
+    bad = MemberFactory(household=h, name="校验位错", id_number=wrong, birth_date=dt.date(1990, 3, 3), relation="other")
+    altered = MemberFactory(household=h, name="密文被改", birth_date=dt.date(1991, 1, 1), relation="other",
+                            id_number=make_id_number(907, dt.date(1991, 1, 1)))
+    cipher = altered.id_cipher
+    Member.objects.filter(pk=altered.pk).update(id_cipher=cipher[:-6] + ("AAAAAA" if cipher[-6:] != "AAAAAA" else "BBBBBB"))
+    assert wrong not in str(list(Member.objects.filter(pk=bad.pk).values_list("id_index", "id_cipher")))
+
+    detail = build(name="data-quality", actor=None, region=V1, as_of=AS_OF).table("problems")
+    q01 = sorted(r[3] for r in detail.rows() if r[6] == "Q01")
+    assert q01 == ["密文被改", "校验位错"]
+    assert {r[6] for r in detail.rows()} == {"Q01"}  # the valid member, and the rest of the household, pass

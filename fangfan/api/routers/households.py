@@ -10,8 +10,11 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
 from fangfan.accounts.permissions import may_read_households
+from fangfan.common import pii
+from fangfan.common.ids import mask
 from fangfan.common.money import format_yuan
 from fangfan.registry import selectors
+from fangfan.registry.models import Member
 
 router = Router(tags=["households"])
 PER_PAGE = 50
@@ -127,7 +130,7 @@ class ResultOut(Schema):
     dibao_unserved: bool
     per_capita_dibao_income: str | None
     low_income_class: str
-    single_person_dibao: str
+    single_person_dibao: str = Field(description="单人保候选成员: 姓名与脱敏证件号码, 以「、」分隔")
     visit_due_on: dt.date | None
     visit_overdue: bool
     explanation: str
@@ -182,10 +185,23 @@ def _require_reader(request) -> None:
         raise Http404(_NOT_FOUND)
 
 
-def _result(r) -> dict:
+def _candidates(results) -> dict[str, str]:
+    """The single-person candidates of the results (blind indexes, ';'-joined) as name and masked
+    ID: the index means nothing to a client, the number is never given out here."""
+    keys = {k for r in results for k in (r.single_person_dibao or "").split(";") if k}
+    if not keys:
+        return {}
+    rows = list(Member.objects.filter(id_index__in=keys).values_list("id_index", "name", "id_cipher"))
+    plain = pii.keyring().decrypt_all([c for _, _, c in rows], pii.ID_FIELD)
+    return {i: f"{name} {mask(number)}" for (i, name, _), number in zip(rows, plain)}
+
+
+def _result(r, named: dict[str, str] | None = None) -> dict:
     out = {name: getattr(r, name) for name in ResultOut.model_fields}
     for name in ("net_income", "monitoring_income", "per_capita_income", "income_line", "per_capita_dibao_income"):
         out[name] = _yuan(out[name])
+    named = _candidates([r]) if named is None else named
+    out["single_person_dibao"] = "、".join(named.get(k, "") for k in (r.single_person_dibao or "").split(";") if k)
     return out
 
 
@@ -276,4 +292,5 @@ def household_results(request, number: str):
     results = selectors.result_history(actor=request.auth, household_number=number)
     if results is None:
         raise Http404(_NOT_FOUND)
-    return [_result(r) for r in results]
+    named = _candidates(results)
+    return [_result(r, named) for r in results]

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from fangfan.accounts.models import Role
 from fangfan.accounts.permissions import role_of
 from fangfan.audit.services import audit_record
+from fangfan.common import pii
 from fangfan.common.ids import mask
 from fangfan.common.money import format_yuan
 from fangfan.common.safe import safe_row
@@ -172,8 +173,11 @@ def _rows(payment_list: PaymentList):
     heads = registry_selectors.head_names([l.household_id for l in lines])
     from fangfan.registry.models import Member
 
-    ids = dict(Member.objects.filter(household_id__in={l.household_id for l in lines}, relation="head")
-               .values_list("household_id", "id_number"))
+    heads_ids = list(Member.objects.filter(household_id__in={l.household_id for l in lines}, relation="head")
+                     .values_list("household_id", "id_cipher"))
+    # Shown masked (list and export alike): decrypted in one pass for the list's heads.
+    plain = pii.keyring().decrypt_all([c for _, c in heads_ids], pii.ID_FIELD)
+    ids = {hid: number for (hid, _), number in zip(heads_ids, plain)}
     for i, l in enumerate(lines, start=1):
         yield (i, l.household.village.name or l.village_code, l.household.household_number, heads.get(l.household_id, ""),
                mask(ids.get(l.household_id, "")), Programme(l.programme).label, l.get_kind_display(),
