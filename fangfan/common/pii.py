@@ -11,8 +11,9 @@
   Departments may send this index instead of the ID (`fangfan dept hash-ids`), given the key.
 
 Keys come from the environment, never the repository: FANGFAN_PII_KEYS (the JSON itself, for
-containers) or the JSON file FANGFAN_PII_KEY_FILE (default `<FANGFAN_DATA_DIR>/pii_keys.json`,
-created with fresh keys and mode 0600 on first use, like the Django secret key)::
+containers) or the JSON file FANGFAN_PII_KEY_FILE (a configured file that is missing is an
+error), else `<FANGFAN_DATA_DIR>/pii_keys.json`, created with fresh keys and mode 0600 on first
+use like the Django secret key (a demo or a test run)::
 
     {"current": "k2", "data_keys": {"k1": "<base64 32 bytes>", "k2": "..."}, "index_key": "<base64 32 bytes>"}
 
@@ -136,7 +137,12 @@ class KeyRing:
         key_id, _, body = token.partition(":")
         aead = self._aead.get(key_id)
         if aead is None:
-            raise DecryptError(f"加密数据使用的密钥 {key_id} 不在密钥文件中")
+            # A rotation (`fangfan keys rotate`) wrote a new key while this process ran: read the
+            # key file again once, and from then on encrypt under its current key too.
+            newer = _ring_with(key_id)
+            if newer is None:
+                raise DecryptError(f"加密数据使用的密钥 {key_id} 不在密钥文件中")
+            aead = newer._aead[key_id]
         try:
             raw = base64.b64decode(body)
             return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], field).decode()
@@ -209,8 +215,10 @@ def load_keyring(create: bool = True) -> KeyRing:
             return KeyRing.from_json(path.read_text())
         except OSError as exc:
             raise PiiKeyError(f"无法读取密钥文件 {path}: {exc}") from exc
-    if not create:
-        raise PiiKeyError(f"密钥文件 {path} 不存在")
+    if not create or os.environ.get("FANGFAN_PII_KEY_FILE"):
+        # A configured key file that is missing is an error, never replaced by fresh keys: data
+        # encrypted under the lost keys would be unreadable and new data under other keys.
+        raise PiiKeyError(f"密钥文件 {path} 不存在 (FANGFAN_PII_KEY_FILE); 请恢复密钥文件, 或用 fangfan keys init 新建")
     # First use: two processes starting together must end with the same ring (each encrypting
     # under its own would lose one's data), so the file is created exclusively and the loser reads it.
     ring = KeyRing.generate()
@@ -233,6 +241,22 @@ def keyring() -> KeyRing:
             if _ring is None:
                 _ring = load_keyring()
     return _ring
+
+
+def _ring_with(key_id: str) -> KeyRing | None:
+    """The process's ring reloaded from its source if that now holds `key_id`, else None."""
+    global _ring
+    with _lock:
+        if _ring is not None and key_id in _ring.data_keys:
+            return _ring
+        try:
+            fresh = load_keyring(create=False)
+        except PiiKeyError:
+            return None
+        if key_id not in fresh.data_keys:
+            return None
+        _ring = fresh
+        return fresh
 
 
 def reload_keyring() -> KeyRing:

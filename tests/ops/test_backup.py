@@ -37,7 +37,13 @@ def without_restore_audit(tables: dict) -> dict:
     if "sqlite_sequence" in tables:  # and moved the audit table's id counter on by one
         tables["sqlite_sequence"] = [(name, n - 1) if name == "audit_auditevent" else (name, n)
                                      for name, n in tables["sqlite_sequence"]]
-    return tables
+    return without_cache_versions(tables)
+
+
+def without_cache_versions(tables: dict) -> dict:
+    """The worklists' cache versions (audit_regionversion) count writes, the restore's too: that is
+    what makes every cached list recompute after a restore, so they are not compared."""
+    return {name: rows for name, rows in tables.items() if name != "audit_regionversion"}
 
 
 def test_it_restores_a_backup_into_an_empty_database_row_for_row(source, tmp_path):
@@ -51,7 +57,7 @@ def test_it_restores_a_backup_into_an_empty_database_row_for_row(source, tmp_pat
     target.mkdir()
     done = fangfan(env_for(target), "restore", str(backup))
     assert "恢复 sqlite 数据库" in done.stdout
-    original, restored = sqlite_tables(db), without_restore_audit(sqlite_tables(target / "fangfan.sqlite3"))
+    original, restored = without_cache_versions(sqlite_tables(db)), without_restore_audit(sqlite_tables(target / "fangfan.sqlite3"))
     assert sorted(restored) == sorted(original)
     assert len(original["registry_household"]) == 300 and original["screening_screeningresult"]
     for table in original:
@@ -148,7 +154,7 @@ def test_it_restores_a_postgresql_backup_into_an_empty_database_row_for_row(pg_d
 
     target = env_for(tmp_path, DATABASE_URL=dst)
     fangfan(target, "restore", str(backup))
-    original, restored = _pg_tables(src), without_restore_audit(_pg_tables(dst))
+    original, restored = without_cache_versions(_pg_tables(src)), without_restore_audit(_pg_tables(dst))
     assert sorted(restored) == sorted(original) and len(original["registry_household"]) == 200
     for table in original:
         assert restored[table] == original[table], f"table {table} differs after restore"

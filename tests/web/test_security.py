@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from fangfan.accounts.models import Role
+from fangfan.common import pii
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,8 +74,12 @@ def production_env(tmp_path, **extra) -> dict:
         "FANGFAN_HTTPS": "1",
         "FANGFAN_ALLOWED_HOSTS": "fangfan.example.gov.cn",
         "FANGFAN_DATA_DIR": str(tmp_path),
+        # The personal-data key apart from the database's folder, mode 0600 (fangfan.ops.checks).
+        "FANGFAN_PII_KEY_FILE": str(tmp_path.with_name(tmp_path.name + "-keys") / "pii_keys.json"),
         **extra,
     })
+    if not Path(env["FANGFAN_PII_KEY_FILE"]).exists():
+        pii.write_key_file(Path(env["FANGFAN_PII_KEY_FILE"]), pii.KeyRing.generate())
     return env
 
 
