@@ -255,8 +255,8 @@ class Staff(HttpUser):
             status, body = response.status_code, response.text or ""
             if status == 302 and CASE_URL.search(response.headers.get("Location", "")):
                 outcome = "ok"
-            elif status == 200 and "请刷新" in body:
-                outcome = "stale"
+            elif status in (200, 409) and "请刷新" in body:
+                outcome = "stale"  # 409 since the step page answers a colleague's move with 请刷新
             elif status == 403 and "当前状态下可办理" in body:
                 outcome = "moved"
             elif status == 200 and "不在可用的选项中" in body and name == "answer_objection":

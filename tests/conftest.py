@@ -2,6 +2,14 @@ import os
 
 # Keep generated secrets and data of test runs out of the repo's var/.
 os.environ.setdefault("FANGFAN_DATA_DIR", "/tmp/fangfan-test-data")
+# Django's file cache of this run only: another test run on the machine clearing its cache must
+# not empty this one's in the middle of a test (the worklist cache tests count computations).
+if "FANGFAN_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+
+    os.environ["FANGFAN_CACHE_DIR"] = f"/tmp/fangfan-test-cache-{os.getpid()}"
+    atexit.register(shutil.rmtree, os.environ["FANGFAN_CACHE_DIR"], ignore_errors=True)
 
 import pytest
 

@@ -32,3 +32,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type}:{self.object_key}"
+
+
+class RegionVersion(models.Model):
+    """How many audited writes each region has had: the data version that cached results of a scope
+    (fangfan.workflows.worklists.cached) are kept under. audit_record bumps its region's row in
+    the writing transaction, so a reader sees the bump exactly when it sees the data.
+
+    `region` is the shortest code prefix (34, 3412, 341225, 341225103, 341225103208), '' for
+    writes that name no region or may reach any (the shell's): those concern every scope. A
+    scope's version is the sum of `writes` over the rows inside it (region starting with the
+    scope's prefix) and the rows above it (its ancestors and ''): any write that can change the
+    scope's data raises it, a write in another county does not. A sum, not the newest audit id:
+    ids are handed out at insert but become visible at commit, so a lower id committing after a
+    higher one would leave the newest id unchanged (and a result computed in between stale)."""
+
+    region = models.CharField("区划前缀", max_length=12, primary_key=True)
+    writes = models.BigIntegerField("写入次数", default=0)
+    # In the cache key too: after a backup is restored the sums are lower again and would repeat
+    # the keys of results computed before it.
+    at = models.DateTimeField("最近写入")
+
+    def __str__(self) -> str:
+        return f"{self.region or '全部'}: {self.writes}"

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import polars as pl
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from fangfan.accounts.models import ROLE_LEVEL, Role
 from fangfan.common import codes as C
 from fangfan.common.money import format_yuan
-from fangfan.regions.codes import is_digits
+from fangfan.regions.codes import PREFIX_LENGTHS, is_digits, normalise_prefix
 from fangfan.regions.scope import code_range_q, code_range_sql, prefix_for, scope_queryset
 from fangfan.registry.models import Household, Member
 from fangfan.workflows import assistance, engine, identification, profile, selectors
@@ -134,25 +134,41 @@ CACHE_SECONDS = 600
 COMPUTE_WAIT_SECONDS = 10  # a waiting request computes itself after this (the first may have died)
 
 
-def data_version() -> tuple[int, int]:
-    """Changes whenever anything is written: every write of fangfan writes an audit row in its
-    own transaction (imports and screenings one per batch, parameters too), so the newest audit
-    row names the state of the data. Its time is part of it because SQLite may hand a
-    rolled-back id out again. Two index lookups."""
-    from fangfan.audit.models import AuditEvent
+def data_version(prefix: str = "") -> tuple[int, int]:
+    """The state of the data of a scope (a code prefix, '' for everything): changes whenever a
+    write that can change the scope's data commits, and only then — every write of fangfan
+    writes an audit row, which counts it in RegionVersion under the region it names (imports and
+    screenings one per batch or county, parameters their prefix; '' for the writes of no region
+    and of the shell). The scope's data can be changed by the writes inside it and by those of
+    the regions above it (a county parameter, a province's calendar, '' for all), so the version
+    is the sum of their counts, with the newest time (a restored backup counts from lower sums
+    again). A write in another county leaves it as it is. One query on a table of a row per
+    region written: a range (the scope's own regions) and a few exact codes."""
+    from fangfan.audit.models import RegionVersion
 
-    newest = AuditEvent.objects.order_by("-id").values_list("id", "at").first()
-    return (newest[0], int(newest[1].timestamp() * 1_000_000)) if newest else (0, 0)
+    if is_digits(prefix) and len(prefix) in PREFIX_LENGTHS:
+        prefix = normalise_prefix(prefix)  # 341225103000 → 341225103: the township's writes count too
+    elif prefix:
+        prefix = ""  # not a code prefix: every write counts
+    rows = RegionVersion.objects.all()
+    if prefix:
+        above = [prefix[:n] for n in PREFIX_LENGTHS if n < len(prefix)]
+        rows = rows.filter(code_range_q("region", prefix) | Q(region__in=[*above, ""]))
+    found = rows.aggregate(writes=Sum("writes"), at=Max("at"))
+    at = found["at"]
+    return (found["writes"] or 0, int(at.timestamp() * 1_000_000) if at else 0)
 
 
 def cached(name: str, prefix: str, as_of: dt.date, compute: Callable[[], Any]) -> Any:
     """`compute()` for a whole scope (a county's visit schedule, its candidate count), kept in
-    Django's cache until the data changes (data_version) — never stale, only not recomputed
-    for every page view of every user of the county."""
+    Django's cache until the scope's data changes (data_version(prefix)) — never stale, only not
+    recomputed for every page view of every user of the county, nor when another county writes.
+    `compute` must read nothing outside the scope that a write inside it or above it would not
+    count (data_version)."""
     from django.core.cache import cache
 
-    version, stamp = data_version()
-    key = f"worklist:{name}:{prefix or 'all'}:{as_of.isoformat()}:{version}:{stamp}"
+    writes, stamp = data_version(prefix)
+    key = f"worklist:{name}:{prefix or 'all'}:{as_of.isoformat()}:w{writes}:{stamp}"
     found = cache.get(key)
     if found is not None:
         return found
