@@ -96,6 +96,7 @@ def _child_profile(folder: Path, as_of: str, out: Path) -> None:
     import psutil
 
     from fangfan.policy.evaluate import ENGINE, RESULT_COLUMNS, csv_columns, evaluate_frame, evaluate_tables
+    from fangfan.policy.frame import with_household_keys
     from fangfan.registry.interchange.read import read_interchange
 
     proc = psutil.Process()
@@ -108,7 +109,7 @@ def _child_profile(folder: Path, as_of: str, out: Path) -> None:
     t = time.perf_counter()
     read = read_interchange(folder)
     assert read.ok, read.problems[:5]
-    tables = read.tables
+    tables = with_household_keys(read.tables, read.household_keys)  # as the command hands them on
     del read
     stage("read_interchange (validate)", t)
     rows = {n: f.height for n, f in tables.items()}

@@ -160,16 +160,17 @@ def scope_sample(prefix: str, rng: random.Random) -> dict:
     number, household number) of a region, picked at random (inside a child with Django)."""
     from pypinyin import Style, lazy_pinyin
 
+    from fangfan.common.pii import decrypt_id
     from fangfan.regions.scope import code_range_q
     from fangfan.registry.models import Household, Member
 
     ids = list(Household.objects.filter(code_range_q("village_id", prefix)).values_list("id", flat=True))
     picked = rng.sample(ids, min(SAMPLE, len(ids)))
     numbers = list(Household.objects.filter(id__in=picked).values_list("household_number", flat=True))
-    members = list(Member.objects.filter(household_id__in=picked[:200]).values_list("name", "id_number"))
+    members = list(Member.objects.filter(household_id__in=picked[:200]).values_list("name", "id_cipher"))
     terms = []
-    for name, id_number in members[:50]:
-        terms += [name, "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)), id_number]
+    for name, cipher in members[:50]:  # a user types the whole ID: the search goes through the blind index
+        terms += [name, "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)), decrypt_id(cipher)]
     terms += numbers[:50]
     return {"households": numbers, "search": terms}
 

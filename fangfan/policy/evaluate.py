@@ -18,6 +18,7 @@ from fangfan.policy.frame import (
     conform,
     household_frame,
     household_key,
+    keys_sorted,
     member_facts,
     latest_year,
     parameter_frame,
@@ -151,6 +152,8 @@ def evaluate_tables(
     key = household_key(tables)
     member_rows = with_household_key(conform(tables.get("members"), TABLES["members"]), key)
     members = member_facts(member_rows, key).collect(engine="streaming")
+    if keys_sorted(tables):  # sorted like the households, joined by merging (frame.with_household_keys)
+        members = members.sort(key)
     households = household_frame(tables, year=year, as_of=as_of, members=members, key=key).collect(engine=ENGINE)
     return rules_frame(households.lazy(), param_table).select(RESULT_COLUMNS).collect(engine="streaming")
 

@@ -189,3 +189,46 @@ def test_it_gives_the_same_results_whether_household_ids_are_plain_integers_or_n
     assert as_integers.get_column("candidate_category").drop_nulls().len() > 0
     assert as_text.drop("household_id").equals(as_integers.drop("household_id"))
     assert as_text.get_column("household_id").to_list() == ["0" + h for h in as_integers.get_column("household_id")]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["one plan", "three collects"])
+@pytest.mark.parametrize("shuffled", [False, True], ids=["in order", "shuffled"])
+def test_it_gives_the_same_results_with_the_readers_integer_keys(large, shuffled, monkeypatch, tmp_path):
+    # `fangfan evaluate` hands the reader's Int64 household keys on (frame.with_household_keys);
+    # sorted keys are joined by merging. In order or not, the results are those without them.
+    from fangfan.policy import evaluate
+    from fangfan.policy.frame import HOUSEHOLD_KEY, keys_sorted, with_household_keys
+    from fangfan.registry.interchange.read import read_interchange
+    from fangfan.registry.interchange.write import write_tables
+    from fangfan.registry.synthetic import generate_county
+
+    if large:
+        monkeypatch.setattr(evaluate, "LARGE", 1)
+    generated = generate_county("610902", 300, 7)
+    as_of = dt.date(generated.year + 1, 4, 30)
+    write_tables(generated.tables, tmp_path, "csv")
+    read = read_interchange(tmp_path)
+    assert read.ok and read.household_keys is not None
+    tables, keys = read.tables, read.household_keys
+    if shuffled:  # rows out of household order: the keys are not marked sorted, joins hash
+        order = {name: pl.Series(range(frame.height)).shuffle(seed=3) for name, frame in tables.items()}
+        tables = {name: frame[order[name]] for name, frame in tables.items()}
+        keys = {name: key.gather(order[name]) for name, key in keys.items()}
+
+    keyed = with_household_keys(tables, keys)
+    assert all(HOUSEHOLD_KEY in keyed[name].columns for name in ("households", "members", "incomes", "measures"))
+    assert keys_sorted(keyed) is not shuffled
+    with_keys = evaluate_tables(keyed, as_of=as_of, params=PARAMS)
+    without = evaluate_tables(tables, as_of=as_of, params=PARAMS)
+    assert with_keys.height == 300 and with_keys.equals(without)
+    assert with_keys.get_column("candidate_category").drop_nulls().len() > 0
+
+
+def test_it_leaves_the_tables_as_they_are_when_the_keys_do_not_fit():
+    from fangfan.policy.frame import HOUSEHOLD_KEY, with_household_keys
+
+    tables = frames(case_tables({"incomes": {2025: {"wage": 9000}}}))
+    assert with_household_keys(tables, None) is tables
+    short = {name: pl.Series([1], dtype=pl.Int64) for name in ("households", "members", "incomes", "measures")}
+    assert with_household_keys(tables, {"households": short["households"]}) is tables
+    assert all(HOUSEHOLD_KEY not in frame.columns for frame in with_household_keys(tables, {}).values())

@@ -476,3 +476,23 @@ def test_it_numbers_rows_by_the_line_they_start_on_when_a_cell_holds_a_line_brea
     assert result.tables["members"]["name"].to_list()[0] == "张\n三"
     # 王六's record starts on line 5: the first record spans lines 2-3.
     assert [(p.row, p.column) for p in result.problems if "户主" in p.reason] == [(5, "与户主关系")]
+
+
+def test_it_hands_on_the_household_ids_as_integers_only_when_every_id_is_a_plain_integer(tmp_path):
+    # E001/E002 are text: no integer keys. Written as 1001/1002 in every table, each table's IDs
+    # come as Int64 in its rows' order (the rules then need not parse them again).
+    assert read_interchange(write_folder(tmp_path, incomes=INCOMES)).household_keys is None
+
+    numbered = {
+        name: text.replace("E001", "1001").replace("E002", "1002")
+        for name, text in {"households": HOUSEHOLDS, "members": MEMBERS, "incomes": INCOMES}.items()
+    }
+    (tmp_path / "n").mkdir()
+    result = read_interchange(write_folder(tmp_path / "n", **numbered))
+
+    assert result.ok
+    keys = result.household_keys
+    assert keys is not None and set(keys) == {"households", "members", "incomes"}
+    for name, key in keys.items():
+        assert key.dtype == pl.Int64
+        assert key.to_list() == [int(h) for h in result.tables[name].get_column("household_id")]

@@ -68,6 +68,10 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    # Each table's household_id as Int64, in its frame's row order, when every household ID of
+    # every table is a plain integer (ids.plain_integers), else None: found by the cross-table
+    # checks, handed on so that the rules need not parse 6M IDs again (policy.frame.HOUSEHOLD_KEY).
+    household_keys: dict[str, pl.Series] | None = None
 
     @property
     def ok(self) -> bool:
@@ -148,7 +152,9 @@ def _read(path: Path, step, *, largest_first: bool) -> ReadResult:
         result.problems.extend(converting.get(name, ()))
     step("检查表间关系")
     _cell_problems(checked, result.problems)
-    _cross_checks(checked, result.problems)
+    keys = _cross_checks(checked, result.problems)
+    if keys and all(k.dtype == pl.Int64 for k in keys.values()):
+        result.household_keys = keys
     for name in TABLES:
         if name not in checked:
             continue
@@ -325,7 +331,8 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             for c in table.columns
             if c.key in present
         ] + [pl.col(x).is_not_null() for x in raw.extra]
-        doubtful = staged.filter(pl.col("__keep") & ~pl.any_horizontal(certain).fill_null(False)).get_column(ROW)
+        # Only the row numbers are filtered (filtering the whole staged frame copies its 50 columns).
+        doubtful = staged.select(pl.col(ROW).filter(pl.col("__keep") & ~pl.any_horizontal(certain).fill_null(False))).to_series()
         if doubtful.len():  # rare: whitespace-only or unsure cells; their stripped text decides
             blank = (
                 raw.frame.filter(pl.col(ROW).is_in(doubtful.implode()))
@@ -336,7 +343,9 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             )
             if blank.len():
                 staged = staged.with_columns(pl.col("__keep") & ~pl.col(ROW).is_in(blank.implode()))
-        staged = staged.drop(f"__filled_{k}" for k in present)
+        # The __filled_ columns stay: the streaming engine's frame has a chunk per batch, on which
+        # a drop by name costs as much as a pass (0.15-0.7 s at 1M members); typed and text below
+        # select their columns anyway.
     if not staged.get_column("__keep").all():
         staged = staged.filter(pl.col("__keep"))  # entirely empty rows
     problems: list[Problem] = []
@@ -351,7 +360,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     unsure = [k for k in present if not all_sure[k]]
     if unsure:
         # The text of the unsure cells, read again (rows with any unsure cell, unsure columns).
-        rows = staged.filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in unsure)).get_column(ROW)
+        rows = staged.select(pl.col(ROW).filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in unsure))).to_series()
         again = (
             raw.frame.filter(pl.col(ROW).is_in(rows.implode()))
             .select(ROW, *[null_if_empty(text(k)).alias(k) for k in unsure])
@@ -378,16 +387,24 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             if conv.multi_bad and reason.startswith("含有无效"):
                 reason = cv.multi_reason(col, value)
             problems.append(Problem(raw.label, row, raw.headers.get(key, col.zh), _masked(key, value), reason))
-    derived = []
+    # The streaming engine's frame has a chunk per batch (≈ 200 at 1M households), and Polars
+    # makes the whole frame contiguous (all its 50 columns) for any select or filter by name on
+    # it: 0.2-0.7 s each at 1M members. The kept columns are taken as they are instead (free) and
+    # made contiguous once, those alone; the cross-table checks and the rules then work on
+    # contiguous tables.
+    derived: list[pl.Series] = []
     if table.name == "members":
         number = pl.col("id_number")
         valid = pl.lit(id_valid) if id_valid is not None else pl.lit(False)
-        derived = [
+        ids_frame = pl.DataFrame([staged.get_column(c) for c in ("id_number", "__born") if c in staged.columns])
+        derived = ids_frame.select(
             pl.when(valid).then(pl.col("__born") if born_part else cv.id_birth_date(number)).alias("birth_date"),
             pl.when(valid).then(cv.id_sex(number)).alias("sex"),
-        ]
-    typed = staged.select(*table.keys, *derived, *raw.extra, ROW)
-    text = staged.select(ROW, *[pl.col(f"__t_{k}").alias(k) for k in quoted])
+        ).get_columns()
+    typed = pl.DataFrame(
+        [*(staged.get_column(k) for k in table.keys), *derived, *(staged.get_column(x) for x in raw.extra), staged.get_column(ROW)]
+    ).rechunk()
+    text = pl.DataFrame([staged.get_column(ROW), *(staged.get_column(f"__t_{k}").alias(k) for k in quoted)]).rechunk()
     return _Checked(table, raw.label, raw.headers, raw.extra, typed, text), problems
 
 
@@ -434,7 +451,8 @@ def _cell_problems(checked: dict[str, _Checked], problems: list[Problem]) -> Non
 # ---------------------------------------------------------------- across rows and tables
 
 
-def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> None:
+def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> dict[str, pl.Series]:
+    """The checks across rows and tables; returns _household_keys (Int64 or text per table)."""
     households = checked.get("households")
     members = checked.get("members")
     keys = _household_keys(checked)
@@ -473,6 +491,7 @@ def _cross_checks(checked: dict[str, _Checked], problems: list[Problem]) -> None
     villages = checked.get("villages")
     if villages is not None:
         _duplicates(villages, ["village_code"], "village_code", "村代码重复", problems)
+    return keys
 
 
 def _household_keys(checked: dict[str, _Checked]) -> dict[str, pl.Series]:

@@ -186,6 +186,10 @@ class Command(BaseCommand):
         # Only the typed tables are needed from here on; holding nothing else of the reader
         # lets the tables go as soon as the last evaluation is done (peak memory at 1M).
         tables = read.tables
+        if engine == "local":  # the household IDs as integers, as the reader's checks found them
+            from fangfan.policy.frame import with_household_keys
+
+            tables = with_household_keys(tables, read.household_keys)
         del read
 
         with progress.step("评估"):
