@@ -287,6 +287,23 @@ def decrypt_phone(token: str | None) -> str:
     return keyring().decrypt(token, PHONE_FIELD)
 
 
+def sealed_property(field: bytes, cipher: str, index: str | None = None, doc: str = "") -> property:
+    """A model attribute over encrypted columns: reading decrypts `cipher`; setting encrypts into it
+    (and writes the blind index into `index`). A property, so that Django models take it as a
+    keyword (`Member(id_number=…)`) like a field."""
+
+    def get(obj) -> str:
+        return keyring().decrypt(getattr(obj, cipher), field)
+
+    def put(obj, value: str | None) -> None:
+        ring = keyring()
+        setattr(obj, cipher, ring.encrypt(value or "", field))
+        if index is not None:
+            setattr(obj, index, ring.index(value or ""))
+
+    return property(get, put, doc=doc)
+
+
 def is_index(value: str) -> bool:
     """A department's keyed-hash ID (32 lower-case hex characters) rather than a plain number."""
     return len(value) == INDEX_HEX and all(c in "0123456789abcdef" for c in value)

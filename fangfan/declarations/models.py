@@ -63,23 +63,9 @@ class Declaration(models.Model):
     def risk_label(self) -> str:
         return dict(C.RISK.items).get(self.risk, self.risk)
 
-    @property
-    def id_number(self) -> str:
-        return pii.decrypt_id(self.id_cipher)
-
-    @id_number.setter
-    def id_number(self, value: str) -> None:
-        self.id_index = pii.id_index(value)
-        self.id_cipher = pii.encrypt_id(value)
-
-    @property
-    def phone(self) -> str:
-        return pii.decrypt_phone(self.phone_cipher)
-
-    @phone.setter
-    def phone(self, value: str) -> None:
-        self.phone_index = phone_index(value)
-        self.phone_cipher = pii.encrypt_phone(value)
+    id_number = pii.sealed_property(pii.ID_FIELD, "id_cipher", "id_index")
+    # The index of the normalised phone (digits only: declarations.services.normalise_phone).
+    phone = pii.sealed_property(pii.PHONE_FIELD, "phone_cipher", "phone_index")
 
 
 def phone_index(phone: str) -> str:

@@ -69,15 +69,10 @@ class FeedRow(models.Model):
     def __str__(self) -> str:
         return f"{self.department} #{self.row_number}"
 
-    @property
-    def id_number(self) -> str:
-        """The plain ID ("" for 水利 and for a keyed-hash row): for masking and logged full views."""
-        return pii.decrypt_id(self.id_cipher)
-
-    @id_number.setter
-    def id_number(self, value: str) -> None:
-        self.id_index = pii.id_index(value)
-        self.id_cipher = pii.encrypt_id(value)
+    id_number = pii.sealed_property(
+        pii.ID_FIELD, "id_cipher", "id_index",
+        doc='The plain ID ("" for 水利 and for a keyed-hash row): for masking and logged full views.',
+    )
 
     @property
     def id_hashed(self) -> bool:

@@ -68,13 +68,7 @@ class Household(models.Model):
     def is_monitored(self) -> bool:
         return bool(self.category) and self.eliminated_on is None
 
-    @property
-    def phone(self) -> str:
-        return pii.decrypt_phone(self.phone_cipher)
-
-    @phone.setter
-    def phone(self, value: str) -> None:
-        self.phone_cipher = pii.encrypt_phone(value or "")
+    phone = pii.sealed_property(pii.PHONE_FIELD, "phone_cipher", doc="The plain phone (encrypted at rest).")
 
 
 class MemberQuerySet(models.QuerySet):
@@ -131,15 +125,9 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def id_number(self) -> str:
-        """The plain ID: for masking in lists and for the logged full view (registry.services)."""
-        return pii.decrypt_id(self.id_cipher)
-
-    @id_number.setter
-    def id_number(self, value: str) -> None:
-        self.id_index = pii.id_index(value)
-        self.id_cipher = pii.encrypt_id(value)
+    id_number = pii.sealed_property(
+        pii.ID_FIELD, "id_cipher", "id_index", doc="The plain ID: for masking in lists and for the logged full view."
+    )
 
 
 class IncomeYear(models.Model):

@@ -159,3 +159,16 @@ def test_it_refuses_to_invent_keys_when_the_configured_key_file_is_missing(tmp_p
     with pytest.raises(pii.PiiKeyError, match="不存在"):
         pii.load_keyring()
     assert not (tmp_path / "lost.json").exists()
+
+
+def test_it_gives_models_one_attribute_over_the_index_and_the_cipher():
+    class Person:
+        id_index = id_cipher = ""
+        id_number = pii.sealed_property(pii.ID_FIELD, "id_cipher", "id_index")
+
+    person = Person()
+    person.id_number = ID
+    assert person.id_number == ID and person.id_index == pii.id_index(ID)
+    assert ID not in person.id_cipher and person.id_cipher.startswith(pii.keyring().current + ":")
+    person.id_number = ""
+    assert person.id_number == "" and person.id_index == "" and person.id_cipher == ""
