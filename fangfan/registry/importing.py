@@ -312,8 +312,9 @@ def _seal_inserts(plans: dict[str, TablePlan]) -> None:
         plan.inserts = dbframes.seal(plan.inserts)
 
 
-def _shown(column: str, value):
-    # Phones are personal data: the history keeps them masked (the household file has them whole).
+def history_value(column: str, value):
+    """A value as the history (audit before/after) keeps it: phones are personal data, masked
+    there (the household file has them whole); dates as ISO text."""
     return mask_phone(value) if column == "phone" and value else _jsonable(value)
 
 
@@ -326,8 +327,8 @@ def _update_events(plan: TablePlan, object_type: str, key: pl.Expr, regions: pl.
     )
     rows = []
     for row in frame.iter_rows(named=True):
-        before = {c: _shown(c, row[f"{c}__old"]) for c in plan.compare if row[c] != row[f"{c}__old"]}
-        after = {c: _shown(c, row[c]) for c in before}
+        before = {c: history_value(c, row[f"{c}__old"]) for c in plan.compare if row[c] != row[f"{c}__old"]}
+        after = {c: history_value(c, row[c]) for c in before}
         rows.append((f"{object_type}.update", object_type, row["_key"], row["household_number"], row["region"] or "",
                      json.dumps(before, ensure_ascii=False), json.dumps(after, ensure_ascii=False)))
     return pl.DataFrame(rows, schema=_EVENT_SCHEMA, orient="row")

@@ -12,12 +12,11 @@ from django.db import transaction
 from fangfan.audit.services import audit_record
 from fangfan.common import pii
 from fangfan.common.ids import mask
-from fangfan.common.text import mask_phone
 from fangfan.regions import codes as region_codes
 from fangfan.regions.models import Region
 from fangfan.registry import dbframes
 from fangfan.reports.campaigns import entry_window_guard
-from fangfan.registry.importing import ImportRejected, ImportSummary, _jsonable, registry_import
+from fangfan.registry.importing import ImportRejected, ImportSummary, history_value, registry_import
 
 __all__ = [
     "ConcurrentEdit", "ExportRefused", "ImportRejected", "ImportSummary", "household_update", "member_id_reveal",
@@ -50,7 +49,7 @@ def household_update(
     with transaction.atomic():
         fresh = Household.objects.get(pk=household.pk)
         version = fresh.version if expected_version is None else expected_version
-        before = {k: _history_value(k, getattr(fresh, k)) for k in changes}
+        before = {k: history_value(k, getattr(fresh, k)) for k in changes}
         stored = dict(changes)
         if "phone" in stored:  # kept encrypted (fangfan.common.pii); the history has it masked
             stored["phone_cipher"] = pii.encrypt_phone(stored.pop("phone") or "")
@@ -67,15 +66,11 @@ def household_update(
             household_key=fresh.household_number,
             region_code=fresh.village_id,
             before=before,
-            after={k: _history_value(k, v) for k, v in changes.items()},
+            after={k: history_value(k, v) for k, v in changes.items()},
             comment=comment,
         )
         fresh.refresh_from_db()
         return fresh
-
-
-def _history_value(key: str, value):
-    return mask_phone(value) if key == "phone" and value else _jsonable(value)
 
 
 def registry_export(*, actor, out: str | Path, region: str = "", reason: str = "") -> dict[str, int]:
