@@ -272,14 +272,18 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     present = [c.key for c in table.columns if c.key in names]
 
     def text(name: str) -> pl.Expr:
-        return pl.col(name) if raw.stripped else pl.col(name).str.strip_chars()
+        cell = pl.col(name).cast(pl.String) if name in raw.categories else pl.col(name)
+        return cell if raw.stripped else cell.str.strip_chars()
 
     # The fast kinds read the cell as written: where their `sure` is true the cell has no
     # surrounding whitespace (exact spellings, anchored patterns, an 18-byte ID), so it equals
     # its stripped text; the other cells are converted again from the stripped text below.
     values, sure, parts = [], [], {}
+    dictionary = raw.categories  # read as codes into the distinct texts: decoded after the collect
     for col in table.columns:
-        if col.key in present:
+        if col.key in dictionary:
+            values.append(pl.col(col.key).to_physical().alias(col.key))
+        elif col.key in present:
             cell = pl.col(col.key) if col.kind in cv.FAST_KINDS else text(col.key)
             col_parts, value, ok = cv.fast(col, cell)
             parts.update(col_parts)
@@ -297,25 +301,29 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     # A known column's filled-ness is its part's (computed once): as written for the fast kinds,
     # stripped for the others (a row whose only bytes are spaces there is then dropped at once,
     # as the check of its stripped text below would do).
+    # (The dictionary columns' filled-ness is known exactly once their texts are: added below.)
     filled = [
         ~pl.col(f"__part_{c}_empty") if c in present else pl.col(c).str.len_bytes() > 0  # false (or null) for null and ""
         for c in cells
+        if c not in dictionary
     ]
     check_blank = not raw.stripped and bool(cells)
     # The parts' own emptiness (of the cell fast() was given), carried out of the plan: the
     # streaming engine would compute `ok` twice if it were repeated here.
-    filled_parts = [(~pl.col(f"__part_{k}_empty")).alias(f"__filled_{k}") for k in present] if check_blank else []
+    filled_parts = (
+        [(~pl.col(f"__part_{k}_empty")).alias(f"__filled_{k}") for k in present if k not in dictionary] if check_blank else []
+    )
     try:
         staged = raw.frame.with_columns(**parts).select(
             pl.col(ROW),
             *values,
             *sure,
             *[null_if_empty(text(x)).alias(x) for x in raw.extra],
-            *[null_if_empty(text(k)).alias(f"__t_{k}") for k in quoted],
+            *[null_if_empty(text(k)).alias(f"__t_{k}") for k in quoted if k not in dictionary],
             *[pl.col(x) for x in raw.probe],
             # The birth date the ID's check computed already (members: derived birth_date).
             *([pl.col("__part_id_number_born").alias("__born")] if born_part else []),
-            (pl.any_horizontal(filled).fill_null(False) if cells else pl.lit(True)).alias("__keep"),
+            (pl.any_horizontal(filled).fill_null(False) if filled else pl.lit(not cells)).alias("__keep"),
             *filled_parts,
         ).collect(engine="streaming" if raw.streaming else "in-memory")
     except pl.exceptions.PolarsError:
@@ -325,14 +333,28 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     if raw.retry is not None and (staged is None or staged.height != raw.expected_rows.result()):
         del staged
         return _convert_table(raw.retry())
+    # The dictionary columns stay codes until the end; their texts' conversions are few rows.
+    decoded = {key: _decoded(table.column(key), categories) for key, categories in dictionary.items()}
+    # A row filled only in dictionary columns is kept by them (rare: the rows without one are few).
+    if decoded and not staged.get_column("__keep").all():
+        staged = staged.with_columns(pl.col("__keep") | pl.any_horizontal(_filled(decoded)))
     if check_blank:
         certain = [
             pl.col(f"__ok_{c.key}") & pl.col(f"__filled_{c.key}") if c.kind in cv.FAST_KINDS else pl.col(f"__filled_{c.key}")
             for c in table.columns
-            if c.key in present
+            if c.key in present and c.key not in decoded
         ] + [pl.col(x).is_not_null() for x in raw.extra]
         # Only the row numbers are filtered (filtering the whole staged frame copies its 50 columns).
-        doubtful = staged.select(pl.col(ROW).filter(pl.col("__keep") & ~pl.any_horizontal(certain).fill_null(False))).to_series()
+        # A dictionary column's filled-ness is certain (its texts are stripped): it clears the
+        # rows that the others leave doubtful.
+        maybe = pl.col("__keep") & ~pl.any_horizontal(certain).fill_null(False) if certain else pl.col("__keep")
+        doubtful = staged.select(pl.col(ROW).filter(maybe)).to_series()
+        if doubtful.len() and decoded:
+            doubtful = (
+                staged.filter(maybe & pl.col(ROW).is_in(doubtful.implode()))
+                .filter(~pl.any_horizontal(_filled(decoded)))
+                .get_column(ROW)
+            )
         if doubtful.len():  # rare: whitespace-only or unsure cells; their stripped text decides
             blank = (
                 raw.frame.filter(pl.col(ROW).is_in(doubtful.implode()))
@@ -356,23 +378,38 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     for col in table.columns:
         if col.key not in present and col.required:
             problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
-    all_sure = dict(zip(present, staged.select(pl.col(f"__ok_{k}").all() for k in present).row(0))) if present else {}
+    # A dictionary column is sure unless one of its texts is bad (checked on the few texts).
+    bad_codes = {key: words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("ok"))).to_series() for key, words in decoded.items()}
+    oks = {key: ~staged.get_column(key).fill_null(decoded[key].height - 1).is_in(codes.implode()) for key, codes in bad_codes.items() if codes.len()}
+    fast_present = [k for k in present if k not in decoded]
+    all_sure = dict(zip(fast_present, staged.select(pl.col(f"__ok_{k}").all() for k in fast_present).row(0))) if fast_present else {}
+    all_sure |= {key: key not in oks for key in decoded}
     unsure = [k for k in present if not all_sure[k]]
-    if unsure:
+    read_again = [k for k in unsure if k not in decoded]
+    if read_again:
         # The text of the unsure cells, read again (rows with any unsure cell, unsure columns).
-        rows = staged.select(pl.col(ROW).filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in unsure))).to_series()
+        rows = staged.select(pl.col(ROW).filter(~pl.all_horizontal(pl.col(f"__ok_{k}") for k in read_again))).to_series()
         again = (
             raw.frame.filter(pl.col(ROW).is_in(rows.implode()))
-            .select(ROW, *[null_if_empty(text(k)).alias(k) for k in unsure])
+            .select(ROW, *[null_if_empty(text(k)).alias(k) for k in read_again])
             .collect()
         )
     id_valid: pl.Series | None = staged.get_column("__ok_id_number") if "id_number" in present else None
     for key in unsure:
         col = table.column(key)
-        ok = staged.get_column(f"__ok_{key}")
+        ok = oks[key] if key in oks else staged.get_column(f"__ok_{key}")
         index = ok.not_().arg_true()
         rows = staged.get_column(ROW).gather(index)
         conv = cv.convert(col, pl.col(key))
+        if key in decoded:  # value and reason are convert()'s already, by distinct text
+            words = decoded[key]
+            codes = staged.get_column(key).gather(index).fill_null(words.height - 1)
+            bad = pl.DataFrame([rows, words.get_column("t").gather(codes), words.get_column("e").gather(codes)])
+            for row, value, reason in bad.iter_rows():
+                if conv.multi_bad and reason.startswith("含有无效"):
+                    reason = cv.multi_reason(col, value)
+                problems.append(Problem(raw.label, row, raw.headers.get(key, col.zh), _masked(key, value), reason))
+            continue
         redone = again.filter(pl.col(ROW).is_in(rows.implode())).select(
             ROW, key, conv.value.alias("__v"), conv.reason.alias("__e")
         )
@@ -401,11 +438,54 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             pl.when(valid).then(pl.col("__born") if born_part else cv.id_birth_date(number)).alias("birth_date"),
             pl.when(valid).then(cv.id_sex(number)).alias("sex"),
         ).get_columns()
+    def value(key: str) -> pl.Series:
+        return _gathered(staged, decoded, key, "v") if key in decoded else staged.get_column(key)
+
+    def quoted_text(key: str) -> pl.Series:
+        return _gathered(staged, decoded, key, "t") if key in decoded else staged.get_column(f"__t_{key}").alias(key)
+
     typed = pl.DataFrame(
-        [*(staged.get_column(k) for k in table.keys), *derived, *(staged.get_column(x) for x in raw.extra), staged.get_column(ROW)]
+        [*(value(k) for k in table.keys), *derived, *(staged.get_column(x) for x in raw.extra), staged.get_column(ROW)]
     ).rechunk()
-    text = pl.DataFrame([staged.get_column(ROW), *(staged.get_column(f"__t_{k}").alias(k) for k in quoted)]).rechunk()
+    text = pl.DataFrame([staged.get_column(ROW), *(quoted_text(k) for k in quoted)]).rechunk()
     return _Checked(table, raw.label, raw.headers, raw.extra, typed, text), problems
+
+
+def _decoded(col, categories: pl.Categories) -> pl.DataFrame:
+    """convert() of each distinct text of a dictionary column, by physical code, plus a last
+    row for the cells Polars left null (missing): t (stripped text, null when empty), v (value),
+    e (reason, null when fine), ok, filled."""
+    words = categories.to_series().rename("t").extend(pl.Series("t", [None], dtype=pl.String))
+    conv = cv.convert(col, pl.col("t"))
+    return (
+        words.to_frame()
+        .select(null_if_empty(pl.col("t").str.strip_chars()).alias("t"))
+        .select(
+            "t",
+            conv.value.cast(cv.DTYPES[col.kind]).alias("v"),
+            conv.reason.alias("e"),
+            conv.ok.alias("ok"),
+            pl.col("t").is_not_null().alias("filled"),
+        )
+        .rechunk()  # a gather from a chunked list column takes a slow path (0.6 s at 3M members)
+    )
+
+
+def _filled(decoded: dict[str, pl.DataFrame]) -> list[pl.Expr]:
+    """Whether each dictionary column's cell (a code in staged) has text besides whitespace."""
+    return [
+        pl.col(key).fill_null(words.height - 1).is_in(
+            words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(pl.col("filled"))).to_series().implode()
+        )
+        for key, words in decoded.items()
+    ]
+
+
+def _gathered(staged: pl.DataFrame, decoded: dict[str, pl.DataFrame], key: str, what: str) -> pl.Series:
+    """A dictionary column's `what` (v: value, t: stripped text) for every row of staged."""
+    words = decoded[key]
+    codes = staged.get_column(key).fill_null(words.height - 1)
+    return words.get_column(what).gather(codes).alias(key)
 
 
 def _replaced(column: pl.Series, index: pl.Series, values: pl.Series) -> pl.Series:

@@ -23,6 +23,9 @@ import polars as pl
 from fangfan.common.safe import MAX_CELL_CHARS, columns_problem
 from fangfan.common.tables import TABLES, Table
 
+# Column kinds with few distinct texts (code lists, flags, dates, years, small counts).
+DICTIONARY_KINDS = frozenset({"code", "bool", "multi", "date", "year", "int", "village_code"})
+
 HEADER_SCAN_ROWS = 20
 ROW = "_row"
 
@@ -62,6 +65,11 @@ class RawTable:
     # every cell costs about 1 s of CPU at 1M households, and the reader's exact fast checks fail
     # on surrounding whitespace anyway); the reader strips where it needs the text itself.
     stripped: bool = True
+    # Columns of a lazily read CSV parsed straight into a dictionary of their distinct texts
+    # (key → its own Categories, physical code = index into it): codes, flags, dates, years,
+    # small integers. The reader converts each distinct text once and gathers by the codes, so
+    # these cells are never held as text row by row.
+    categories: dict[str, pl.Categories] = field(default_factory=dict)
 
 
 def normalise_header(text: str) -> str:
@@ -304,6 +312,22 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
     kept = [pl.nth(i + 1).alias(new) for i, new in enumerate(columns.names) if new is not None]
     if not kept:
         return None
+    # A Categories of its own per column and read: dropped with the frame (a named or the global
+    # one would keep every text ever read in a long-running process).
+    polars_names = list(source.collect_schema())
+    categories = {
+        new: pl.Categories.random()
+        for new in columns.names
+        if new in table.keys and table.column(new).kind in DICTIONARY_KINDS
+    }
+    if categories:
+        overrides = {
+            polars_names[i]: pl.Categorical(categories[new]) for i, new in enumerate(columns.names) if new in categories
+        }
+        source = pl.scan_csv(
+            path, has_header=True, skip_lines=lines_before, infer_schema=False, raise_if_empty=False,
+            schema_overrides=overrides,
+        )
     # Only a parsed last column makes Polars notice a line with more cells than the header.
     probe = [] if columns.names[-1] is not None else [f"{ROW}_last"]
     index = "".join(source.collect_schema()) + "_index"  # a name no column has
@@ -327,6 +351,7 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
         # Batch by batch costs some speed; it pays only where the memory matters.
         streaming=path.stat().st_size > STREAMING_BYTES,
         stripped=False,
+        categories=categories,
     )
 
 
