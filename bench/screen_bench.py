@@ -163,6 +163,10 @@ def child_screen(url: str, as_of: str, mode: str, profile: bool) -> dict:
                 [IncomeYear(id=r["id"], wage=r["wage"]) for r in put_back[start:start + 5000]],
                 ["wage"],
             )
+        if put_back:
+            # The stored results back to those of the unedited rows (untimed): else the next
+            # "changed" run finds its edit stored already and writes nothing (it reported updated 0).
+            services.screening_run(actor=None, as_of=day)
     result.update(households=summary.households, created=summary.created, updated=summary.updated,
                   unchanged=summary.unchanged, stages=timer.seconds, vendor=connection.vendor,
                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
