@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+from pathlib import Path
 
 import polars as pl
 from django.db import connection
@@ -92,6 +94,11 @@ def fetch_frame(sql: str, params: list | tuple = (), schema: dict[str, pl.DataTy
     times faster than building a Python tuple per row for a county's registry."""
     if connection.vendor == "postgresql":
         return _fetch_copy(sql, params, schema or {})
+    path = _sqlite_file()
+    if path is not None and not connection.in_atomic_block:
+        frame = _fetch_adbc(path, sql, params)
+        if frame is not None:
+            return _typed_frame(frame, schema or {})
     with connection.cursor() as cursor:
         # Memory-mapped reads: a county's rows are read through the page cache without a read()
         # call per page (SQLite's own cache is 2 MB); measured 25 % faster on a 100k county.
@@ -125,13 +132,68 @@ def _fetch_copy(sql: str, params, schema: dict[str, pl.DataType]) -> pl.DataFram
     return frame.select(exprs)
 
 
+# Rows per Arrow batch of the ADBC SQLite driver: it infers each column's type from the first
+# batch and fails on a later value of another type (a column NULL throughout the first batch is
+# taken as an integer), so the first batch holds every row of any read up to this size.
+_ADBC_BATCH_ROWS = 1 << 22
+# "%s" → "?" as Django's SQLite backend does (a literal percent sign is written "%%").
+_QMARK = re.compile(r"(?<!%)%s")
+
+
+def _sqlite_file() -> Path | None:
+    """The SQLite database file, or None (PostgreSQL, an in-memory database such as the tests')."""
+    if connection.vendor != "sqlite":
+        return None
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+        return None
+    path = Path(name)
+    return path if path.is_file() else None
+
+
+def _fetch_adbc(path: Path, sql: str, params) -> pl.DataFrame | None:
+    """The rows as Arrow, built in C by the ADBC SQLite driver on a connection of its own: 2-3×
+    faster than a Python tuple per row (100k households' members: 2.0 → 0.7 s). Only outside a
+    transaction, where the other connection sees every committed row and there are no others.
+    None when the driver is missing or refuses the query (the caller reads through Django)."""
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:
+        return None
+    query = _QMARK.sub("?", sql).replace("%%", "%")
+    try:
+        with adbc.connect(str(path)) as conn, conn.cursor() as cursor:
+            cursor.execute(f"PRAGMA mmap_size = {_SQLITE_MMAP}")  # as below: 0.94 → 0.70 s for the members
+            cursor.fetchall()
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(_ADBC_BATCH_ROWS)})
+            cursor.execute(query, tuple(_sqlite_param(v) for v in params) if params else None)
+            table = cursor.fetch_arrow_table()
+    except Exception:  # a type the driver cannot infer, a locked file: the careful path decides
+        return None
+    return pl.from_arrow(table)
+
+
+def _sqlite_param(value):
+    # As Django's SQLite adapters write them.
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
+
+
 def _typed(rows: list[tuple], names: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    # SQLite returns dates as text and booleans as ints; normalise per target dtype.
     # Built column by column: 3× faster than Polars' row-wise constructor for a county's members.
     if rows:
         frame = pl.DataFrame([pl.Series(name, values) for name, values in zip(names, zip(*rows))])
     else:
         frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    return _typed_frame(frame, schema)
+
+
+def _typed_frame(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    # SQLite returns dates as text and booleans as ints; normalise per target dtype.
+    names = frame.columns
     exprs = []
     for name in names:
         target = schema.get(name)

@@ -42,3 +42,47 @@ def test_it_fetches_a_query_as_a_typed_frame():
     assert frame["household_number"].to_list() == ["B001", "B002"]
     assert frame["housing_safe"].to_list() == [True, False]
     assert frame.schema["made"] == pl.Date
+
+
+def _sqlite_file_with_rows(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (n integer, day text, flag bool, note text, pct text)")
+        # A column NULL in the first rows and text later: the driver must not guess it from them.
+        rows = [(i, "2026-04-30", i % 2, None, "50%") for i in range(3000)] + [(None, "2026-05-01", 0, "乙", None)]
+        db.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+    return rows
+
+
+def test_it_reads_a_sqlite_file_through_arrow_as_the_row_path_does(tmp_path):
+    from fangfan.registry.bulk import _fetch_adbc, _typed_frame
+
+    path = tmp_path / "reg.sqlite3"
+    rows = _sqlite_file_with_rows(path)
+    schema = {"n": pl.Int64, "day": pl.Date, "flag": pl.Boolean, "note": pl.String}
+    sql = "SELECT n, day, flag, note, pct FROM t WHERE (day >= %s OR flag = %s) AND (pct IS NULL OR pct NOT LIKE '%%x%%') ORDER BY rowid"
+
+    arrow = _fetch_adbc(path, sql, [dt.date(2026, 4, 30), True])
+
+    assert arrow is not None
+    frame = _typed_frame(arrow, schema)
+    assert frame.equals(_typed(rows, ["n", "day", "flag", "note", "pct"], schema))
+    assert frame.row(-1) == (None, dt.date(2026, 5, 1), False, "乙", None)
+
+
+def test_it_leaves_a_query_the_driver_refuses_to_the_row_path(tmp_path):
+    from fangfan.registry.bulk import _fetch_adbc
+
+    path = tmp_path / "reg.sqlite3"
+    _sqlite_file_with_rows(path)
+
+    assert _fetch_adbc(path, "SELECT no_such_column FROM t", []) is None
+
+
+@pytest.mark.django_db
+def test_it_reads_the_in_memory_test_database_through_django():
+    from fangfan.registry.bulk import _sqlite_file
+
+    # Another connection cannot see an in-memory database (nor, inside a transaction, its rows).
+    assert _sqlite_file() is None
