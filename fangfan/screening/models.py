@@ -49,8 +49,12 @@ class ScreeningResult(models.Model):
     visit_due_on = models.DateField("应回访日期", null=True)
     visit_overdue = models.BooleanField("回访逾期", default=False)
     explanation = models.TextField("说明", blank=True)
-    parameters = models.ForeignKey(ParameterVersionSet, on_delete=models.PROTECT)
-    run = models.ForeignKey(ScreeningRun, on_delete=models.PROTECT)
+    # Provenance of append-only rows that nothing deletes (PROTECT keeps it so in the ORM), without
+    # a database constraint: PostgreSQL checks one by locking the referenced row once per inserted
+    # result, all on the same run row and the same few parameter sets — 0.6 s of the 1.0 s commit of
+    # a 100k first screening. The household reference keeps its constraint.
+    parameters = models.ForeignKey(ParameterVersionSet, on_delete=models.PROTECT, db_constraint=False)
+    run = models.ForeignKey(ScreeningRun, on_delete=models.PROTECT, db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["household", "as_of"], name="screening_result_unique")]

@@ -35,6 +35,20 @@ def test_it_stores_each_households_results_with_the_parameter_versions_used(impo
     assert "4033.33" in e001.explanation
 
 
+def test_it_refuses_to_delete_the_run_or_parameter_versions_behind_stored_results(imported):
+    from django.db.models import ProtectedError
+
+    screening_run(actor=None, as_of=AS_OF)
+    result = ScreeningResult.objects.first()
+
+    # No database constraint on these two references (screening.models): the ORM keeps them.
+    with pytest.raises(ProtectedError):
+        result.run.delete()
+    with pytest.raises(ProtectedError):
+        result.parameters.delete()
+    assert ScreeningResult.objects.filter(run=result.run, parameters=result.parameters).count() == 2
+
+
 def test_it_changes_nothing_when_run_again_on_the_same_inputs(imported):
     screening_run(actor=None, as_of=AS_OF)
     runs, results = ScreeningRun.objects.count(), list(ScreeningResult.objects.values_list("id", "run_id"))
