@@ -94,11 +94,6 @@ def fetch_frame(sql: str, params: list | tuple = (), schema: dict[str, pl.DataTy
     times faster than building a Python tuple per row for a county's registry."""
     if connection.vendor == "postgresql":
         return _fetch_copy(sql, params, schema or {})
-    path = _sqlite_file()
-    if path is not None and not connection.in_atomic_block:
-        frame = _fetch_adbc(path, sql, params)
-        if frame is not None:
-            return _typed_frame(frame, schema or {})
     with connection.cursor() as cursor:
         # Memory-mapped reads: a county's rows are read through the page cache without a read()
         # call per page (SQLite's own cache is 2 MB); measured 25 % faster on a 100k county.
@@ -132,12 +127,33 @@ def _fetch_copy(sql: str, params, schema: dict[str, pl.DataType]) -> pl.DataFram
     return frame.select(exprs)
 
 
-# Rows per Arrow batch of the ADBC SQLite driver: it infers each column's type from the first
-# batch and fails on a later value of another type (a column NULL throughout the first batch is
-# taken as an integer), so the first batch holds every row of any read up to this size.
-_ADBC_BATCH_ROWS = 1 << 22
 # "%s" → "?" as Django's SQLite backend does (a literal percent sign is written "%%").
 _QMARK = re.compile(r"(?<!%)%s")
+
+
+def child_read_possible() -> bool:
+    """Whether fetch_frames can read in child processes: a SQLite database file outside a
+    transaction (every row committed, so another connection sees them all)."""
+    return _sqlite_file() is not None and not connection.in_atomic_block
+
+
+def fetch_frames(
+    queries: list[tuple[str, list | tuple, dict[str, pl.DataType] | None]], *, in_children: bool = False
+) -> list[pl.DataFrame]:
+    """fetch_frame of each (sql, params, schema). in_children (for reads of many rows, when
+    child_read_possible()): a child process per query reads it into Arrow with the ADBC SQLite
+    driver (registry.sqlite_arrow), where Django's driver builds a Python tuple per row — a
+    100,000-household county's registry 3.5 → 1.7 s. Costs a child's start-up (≈ 0.15 s)."""
+    if in_children and child_read_possible():
+        from fangfan.registry.sqlite_arrow import fetch_tables
+
+        tables = fetch_tables(
+            _sqlite_file(),
+            [(_QMARK.sub("?", sql).replace("%%", "%"), [_sqlite_param(v) for v in params]) for sql, params, _ in queries],
+        )
+        if tables is not None:
+            return [_typed_frame(pl.from_arrow(table), schema or {}) for table, (_, _, schema) in zip(tables, queries)]
+    return [fetch_frame(sql, params, schema) for sql, params, schema in queries]
 
 
 def _sqlite_file() -> Path | None:
@@ -149,28 +165,6 @@ def _sqlite_file() -> Path | None:
         return None
     path = Path(name)
     return path if path.is_file() else None
-
-
-def _fetch_adbc(path: Path, sql: str, params) -> pl.DataFrame | None:
-    """The rows as Arrow, built in C by the ADBC SQLite driver on a connection of its own: 2-3×
-    faster than a Python tuple per row (100k households' members: 2.0 → 0.7 s). Only outside a
-    transaction, where the other connection sees every committed row and there are no others.
-    None when the driver is missing or refuses the query (the caller reads through Django)."""
-    try:
-        import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:
-        return None
-    query = _QMARK.sub("?", sql).replace("%%", "%")
-    try:
-        with adbc.connect(str(path)) as conn, conn.cursor() as cursor:
-            cursor.execute(f"PRAGMA mmap_size = {_SQLITE_MMAP}")  # as below: 0.94 → 0.70 s for the members
-            cursor.fetchall()
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(_ADBC_BATCH_ROWS)})
-            cursor.execute(query, tuple(_sqlite_param(v) for v in params) if params else None)
-            table = cursor.fetch_arrow_table()
-    except Exception:  # a type the driver cannot infer, a locked file: the careful path decides
-        return None
-    return pl.from_arrow(table)
 
 
 def _sqlite_param(value):

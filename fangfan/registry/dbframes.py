@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 
 import polars as pl
+from django.conf import settings
 
 from fangfan.common import pii
 from fangfan.common.tables import HOUSEHOLDS, INCOMES, MEASURES, MEMBERS, Table
 from fangfan.regions.scope import code_range_sql
-from fangfan.registry.bulk import fetch_frame
+from fangfan.registry.bulk import child_read_possible, fetch_frame, fetch_frames
 
 DB_JOIN = ";"
 
@@ -202,6 +203,11 @@ def _region_clause(prefix: str, column: str) -> tuple[str, list]:
 TABLE_NAMES = ("households", "members", "incomes", "measures")
 
 
+def _households_in(prefix: str) -> int:
+    clause, params = _region_clause(prefix, "h.village_code")
+    return fetch_frame(f"SELECT count(*) AS n FROM registry_household h{clause}", params, {"n": pl.Int64}).item()
+
+
 def read_tables_for(household_numbers: list[str]) -> dict[str, pl.DataFrame]:
     """Canonical frames of a few named households (a case, a page)."""
     placeholders = ", ".join(["%s"] * len(household_numbers))
@@ -215,8 +221,8 @@ def read_tables(
     """The registry (or a region's subtree by code prefix) as canonical frames, sorted by key.
     Members' `id_number` is the blind index and households have no phone, unless `personal`
     (an export: the plain numbers, decrypted)."""
-    out: dict[str, pl.DataFrame] = {}
     spec = {"households": HOUSEHOLDS, "members": MEMBERS, "incomes": INCOMES, "measures": MEASURES}
+    queries = []
     for name in tables:
         table = spec[name]
         schema = db_schema(table)
@@ -237,7 +243,13 @@ def read_tables(
                 f"FROM {DB_TABLE[name]} t JOIN registry_household h ON h.id = t.household_id{clause}"
             )
             schema = {**schema, "household_id": pl.String}
-        frame = normalise_extra(fetch_frame(sql, params, schema))
+        queries.append((sql, params, schema))
+    # A region of many households in a SQLite file: read by child processes (bulk.fetch_frames).
+    in_children = where is None and child_read_possible() and _households_in(prefix) >= settings.CHILD_READ_HOUSEHOLDS
+    out: dict[str, pl.DataFrame] = {}
+    for name, fetched in zip(tables, fetch_frames(queries, in_children=in_children)):
+        table = spec[name]
+        frame = normalise_extra(fetched)
         if personal:
             frame = open_sealed(frame)
             if name == "members":

@@ -55,34 +55,37 @@ def _sqlite_file_with_rows(path):
     return rows
 
 
-def test_it_reads_a_sqlite_file_through_arrow_as_the_row_path_does(tmp_path):
-    from fangfan.registry.bulk import _fetch_adbc, _typed_frame
+def test_it_reads_a_sqlite_file_in_child_processes_as_the_row_path_does(tmp_path):
+    from fangfan.registry.bulk import _sqlite_param, _typed_frame
+    from fangfan.registry.sqlite_arrow import fetch_tables
 
     path = tmp_path / "reg.sqlite3"
     rows = _sqlite_file_with_rows(path)
     schema = {"n": pl.Int64, "day": pl.Date, "flag": pl.Boolean, "note": pl.String}
-    sql = "SELECT n, day, flag, note, pct FROM t WHERE (day >= %s OR flag = %s) AND (pct IS NULL OR pct NOT LIKE '%%x%%') ORDER BY rowid"
+    every = "SELECT n, day, flag, note, pct FROM t WHERE (day >= ? OR flag = ?) AND (pct IS NULL OR pct NOT LIKE '%x%') ORDER BY rowid"
+    some = "SELECT n FROM t WHERE note = ? OR n > ?"
 
-    arrow = _fetch_adbc(path, sql, [dt.date(2026, 4, 30), True])
+    tables = fetch_tables(path, [(every, [_sqlite_param(dt.date(2026, 4, 30)), _sqlite_param(True)]), (some, ["乙", 2997])])
 
-    assert arrow is not None
-    frame = _typed_frame(arrow, schema)
+    assert tables is not None
+    frame = _typed_frame(pl.from_arrow(tables[0]), schema)
     assert frame.equals(_typed(rows, ["n", "day", "flag", "note", "pct"], schema))
     assert frame.row(-1) == (None, dt.date(2026, 5, 1), False, "乙", None)
+    assert pl.from_arrow(tables[1]).get_column("n").to_list() == [2998, 2999, None]
 
 
-def test_it_leaves_a_query_the_driver_refuses_to_the_row_path(tmp_path):
-    from fangfan.registry.bulk import _fetch_adbc
+def test_it_leaves_a_query_a_child_cannot_read_to_the_row_path(tmp_path):
+    from fangfan.registry.sqlite_arrow import fetch_tables
 
     path = tmp_path / "reg.sqlite3"
     _sqlite_file_with_rows(path)
 
-    assert _fetch_adbc(path, "SELECT no_such_column FROM t", []) is None
+    assert fetch_tables(path, [("SELECT n FROM t", []), ("SELECT no_such_column FROM t", [])]) is None
 
 
 @pytest.mark.django_db
 def test_it_reads_the_in_memory_test_database_through_django():
-    from fangfan.registry.bulk import _sqlite_file
+    from fangfan.registry.bulk import child_read_possible
 
-    # Another connection cannot see an in-memory database (nor, inside a transaction, its rows).
-    assert _sqlite_file() is None
+    # Another process cannot see an in-memory database (nor, inside a transaction, its rows).
+    assert not child_read_possible()
