@@ -171,8 +171,12 @@ def _sqlite_param(value):
     # As Django's SQLite adapters write them.
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:  # stored as naive UTC
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value
 
 

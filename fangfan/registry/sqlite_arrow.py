@@ -93,9 +93,10 @@ def fetch_tables(path: Path, queries: list[tuple[str, list]]):
             outputs.append(child.stdout.read())
             child.stdout.close()
             child.wait()
-    except OSError:
+    except OSError:  # a child that could not start, or died before reading its query
         for child in children:
             child.kill()
+            child.wait()
         return None
     if any(child.returncode != 0 for child in children):
         return None

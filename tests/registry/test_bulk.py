@@ -89,3 +89,13 @@ def test_it_reads_the_in_memory_test_database_through_django():
 
     # Another process cannot see an in-memory database (nor, inside a transaction, its rows).
     assert not child_read_possible()
+
+
+def test_it_writes_parameters_for_a_child_as_django_stores_them():
+    from fangfan.registry.bulk import _sqlite_param
+
+    aware = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+    assert [_sqlite_param(v) for v in (True, dt.date(2026, 4, 30), aware, "6109", 7)] == [
+        1, "2026-04-30", "2026-12-01 00:30:00", "6109", 7
+    ]

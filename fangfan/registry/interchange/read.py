@@ -266,7 +266,8 @@ def _problem(chk: _Checked, row: int | None, key: str | None, value: object, rea
 
 def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     """Every cell through convert.fast() in one pass; only the cells it is not sure of go
-    through convert.convert() again, which gives their value and the problem's reason."""
+    through convert.convert() again, which gives their value and the problem's reason. The
+    dictionary columns (RawTable.categories) go through convert.convert() once per distinct text."""
     table: Table = raw.table
     names = raw.frame.collect_schema().names()
     present = [c.key for c in table.columns if c.key in names]
@@ -379,8 +380,11 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
         if col.key not in present and col.required:
             problems.append(Problem(raw.label, raw.header_row, col.zh, "", f"缺少必填列「{col.zh}」"))
     # A dictionary column is sure unless one of its texts is bad (checked on the few texts).
-    bad_codes = {key: words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("ok"))).to_series() for key, words in decoded.items()}
-    oks = {key: ~staged.get_column(key).fill_null(decoded[key].height - 1).is_in(codes.implode()) for key, codes in bad_codes.items() if codes.len()}
+    oks = {}
+    for key, words in decoded.items():
+        bad_codes = words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("ok"))).to_series()
+        if bad_codes.len():
+            oks[key] = ~_codes(staged, key, words).is_in(bad_codes.implode())
     fast_present = [k for k in present if k not in decoded]
     all_sure = dict(zip(fast_present, staged.select(pl.col(f"__ok_{k}").all() for k in fast_present).row(0))) if fast_present else {}
     all_sure |= {key: key not in oks for key in decoded}
@@ -403,7 +407,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
         conv = cv.convert(col, pl.col(key))
         if key in decoded:  # value and reason are convert()'s already, by distinct text
             words = decoded[key]
-            codes = staged.get_column(key).gather(index).fill_null(words.height - 1)
+            codes = _codes(staged, key, words).gather(index)
             bad = pl.DataFrame([rows, words.get_column("t").gather(codes), words.get_column("e").gather(codes)])
             for row, value, reason in bad.iter_rows():
                 if conv.multi_bad and reason.startswith("含有无效"):
@@ -471,6 +475,11 @@ def _decoded(col, categories: pl.Categories) -> pl.DataFrame:
     )
 
 
+def _codes(staged: pl.DataFrame, key: str, words: pl.DataFrame) -> pl.Series:
+    """A dictionary column's codes in staged, a missing cell's (null) being the last row of `words`."""
+    return staged.get_column(key).fill_null(words.height - 1)
+
+
 def _filled(decoded: dict[str, pl.DataFrame]) -> list[pl.Expr]:
     """Whether each dictionary column's cell (a code in staged) has text besides whitespace."""
     return [
@@ -484,8 +493,7 @@ def _filled(decoded: dict[str, pl.DataFrame]) -> list[pl.Expr]:
 def _gathered(staged: pl.DataFrame, decoded: dict[str, pl.DataFrame], key: str, what: str) -> pl.Series:
     """A dictionary column's `what` (v: value, t: stripped text) for every row of staged."""
     words = decoded[key]
-    codes = staged.get_column(key).fill_null(words.height - 1)
-    return words.get_column(what).gather(codes).alias(key)
+    return words.get_column(what).gather(_codes(staged, key, words)).alias(key)
 
 
 def _replaced(column: pl.Series, index: pl.Series, values: pl.Series) -> pl.Series:
