@@ -192,3 +192,33 @@ def test_it_drops_rows_of_only_whitespace_and_keeps_a_padded_row(tmp_path):
     assert frame.get_column("id_number").to_list()[-1] == idn("34122519910101308")
     assert frame.get_column("birth_date").to_list()[-1] == dt.date(1991, 1, 1)
     assert not [p for p in result.problems if p.file == "members.csv"]
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_it_reads_repeating_amounts_as_a_dictionary_with_the_fast_paths_values_and_problems(tmp_path, monkeypatch, streaming):
+    # 300 income rows whose pension column repeats a few amounts (read as a dictionary) among
+    # them odd and bad cells, while the wage column varies (read by the fast path).
+    odd = ["1.", "￥12", " 7 ", "-5", "1.234", ".5", "1e3", "", "１２", "9999999999999999"]
+    lines = ["户编号,年度,工资性收入,其中:基础养老金"]
+    for i in range(300):
+        pension = odd[i // 30] if i % 30 == 0 else ("1800" if i % 2 else "0.00")
+        lines.append(f"{1000 + i},2025,{1000 + i * 7}.{i % 100:02d},{pension}")
+    households = "户编号,村代码,户类型\n" + "".join(f"{1000 + i},341225103208,脱贫户\n" for i in range(300))
+    members = "户编号,姓名,证件号码,与户主关系,人员状态\n" + "".join(
+        f"{1000 + i},张{i},{idn(f'341225198001{i:05d}')},户主,正常\n" for i in range(300)
+    )
+    folder = write(tmp_path / "in", **{"incomes.csv": "\n".join(lines) + "\n", "households.csv": households, "members.csv": members})
+    monkeypatch.setattr(sources, "STREAMING_BYTES", 0 if streaming else sources.STREAMING_BYTES)
+
+    raw = sources.read_csv_table(folder / "incomes.csv", sources.table_for_name("incomes"))
+    assert "basic_pension" in raw.categories and "wage" not in raw.categories
+    as_dictionary = read_interchange(folder)
+    monkeypatch.setattr(sources, "SAMPLE_MIN_ROWS", 10**9)  # no column read as a dictionary for repeating
+    fast = read_interchange(folder)
+
+    assert [str(p) for p in as_dictionary.problems] == [str(p) for p in fast.problems]
+    # -5, 1.234, .5, 1e3, １２ and 16 digits; "1.", "￥12" and " 7 " are amounts, "" is the default 0.
+    assert len([p for p in fast.problems if p.column == "其中:基础养老金"]) == 6
+    for name, frame in fast.tables.items():
+        assert_frame_equal(as_dictionary.tables[name], frame)
+    assert as_dictionary.tables["incomes"].get_column("basic_pension").head(91).to_list()[::30] == [100, 1200, 700, -500]  # reported, and kept as read

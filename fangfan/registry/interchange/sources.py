@@ -294,6 +294,30 @@ def _body_lines(path: Path, header_end: int) -> int:
     return max(newlines - header_end, 0) + (0 if last == b"\n" else 1)
 
 
+# Amounts read as a dictionary when the first rows show few distinct ones (standard pensions,
+# allowances, mostly-zero columns): at most one distinct amount in SAMPLE_SHARE of the sampled rows.
+SAMPLE_MIN_ROWS = 200
+SAMPLE_SHARE = 20
+
+
+def _repeating_columns(head: str, header_end: int, names: list[str | None], table: Table) -> set[str]:
+    """The money columns whose cells repeat in the rows of `head` after the header (the
+    beginning of the file): read as a dictionary they are converted once per distinct amount.
+    Only a matter of speed: a column that turns out to vary further on is right either way."""
+    money = {i: n for i, n in enumerate(names) if n in table.keys and table.column(n).kind == "money"}
+    if not money:
+        return set()
+    lines = head.split("\n")[header_end:-1]  # the last line may be cut off
+    if len(lines) < SAMPLE_MIN_ROWS:
+        return set()
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error:
+        return set()
+    distinct = {i: {row[i] for row in rows if i < len(row)} for i in money}
+    return {money[i] for i, texts in distinct.items() if len(texts) * SAMPLE_SHARE <= len(rows)}
+
+
 def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
     """A lazy scan; the reader falls back to `retry` when Polars finds invalid UTF-8 or ragged
     lines, or when some record spans several lines."""
@@ -315,10 +339,11 @@ def _read_csv_utf8(path: Path, table: Table, head: str) -> RawTable | None:
     # A Categories of its own per column and read: dropped with the frame (a named or the global
     # one would keep every text ever read in a long-running process).
     polars_names = list(source.collect_schema())
+    repeating = _repeating_columns(head, header_end, columns.names, table)
     categories = {
         new: pl.Categories.random()
         for new in columns.names
-        if new in table.keys and table.column(new).kind in DICTIONARY_KINDS
+        if new in table.keys and (table.column(new).kind in DICTIONARY_KINDS or new in repeating)
     }
     if categories:
         overrides = {
