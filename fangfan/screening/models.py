@@ -52,9 +52,10 @@ class ScreeningResult(models.Model):
     # Provenance of append-only rows that nothing deletes (PROTECT keeps it so in the ORM), without
     # a database constraint: PostgreSQL checks one by locking the referenced row once per inserted
     # result, all on the same run row and the same few parameter sets — 0.6 s of the 1.0 s commit of
-    # a 100k first screening. The household reference keeps its constraint.
-    parameters = models.ForeignKey(ParameterVersionSet, on_delete=models.PROTECT, db_constraint=False)
-    run = models.ForeignKey(ScreeningRun, on_delete=models.PROTECT, db_constraint=False)
+    # a 100k first screening. The household reference keeps its constraint. No index either: no
+    # query looks results up by run or parameter set, and each index costs every screening's writes.
+    parameters = models.ForeignKey(ParameterVersionSet, on_delete=models.PROTECT, db_constraint=False, db_index=False)
+    run = models.ForeignKey(ScreeningRun, on_delete=models.PROTECT, db_constraint=False, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["household", "as_of"], name="screening_result_unique")]
