@@ -3,9 +3,10 @@
 Why a child: the driver carries its own copy of the SQLite library, and two copies in one
 process corrupt a database — closing a file in one copy drops the POSIX locks the other copy
 holds on it (sqlite.org/howtocorrupt.html §2.2.1; seen here as "database disk image is
-malformed" after a killed screening and its rerun). The child only reads, as any other process
-may, all its queries in one read transaction (one snapshot), and hands the tables back as an
-Arrow IPC stream on its standard output. Django-free, so that the child starts quickly.
+malformed" after a killed screening and its rerun). A child only reads, as any other process
+may, its queries in one read transaction, and hands the tables back as an Arrow IPC stream on its
+standard output. fetch_tables gives each query a child of its own (each its own snapshot, as
+Django's autocommit reads are). Django-free, so that a child starts quickly.
 
     python -m fangfan.registry.sqlite_arrow   < {"path": ..., "queries": [[sql, [params]], ...]}
 """
