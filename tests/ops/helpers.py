@@ -29,6 +29,14 @@ def fangfan(env: dict, *args: str, check: bool = True, timeout: int = 300) -> su
     return done
 
 
+def county_database(env: dict, folder: Path, county: str, households: int, seed: int, *, imported: bool = True) -> None:
+    """The database of `env` migrated, a generated county in folder/input and (imported) its import."""
+    fangfan(env, "migrate", "--no-input", "-v", "0")
+    fangfan(env, "generate", str(folder / "input"), "--county", county, "--households", str(households), "--seed", str(seed))
+    if imported:
+        fangfan(env, "import", str(folder / "input"), "-v", "0")
+
+
 def sqlite_tables(path: Path) -> dict[str, list[tuple]]:
     """Every table of a SQLite database, its rows in rowid order."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

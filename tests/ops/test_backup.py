@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.helpers import env_for, fangfan, sqlite_tables
+from tests.ops.helpers import county_database, env_for, fangfan, sqlite_tables
 
 COUNTY = "341225"
 
@@ -21,9 +21,7 @@ def source(tmp_path_factory):
     """A SQLite database after migrate, an import of 300 households and a screening."""
     data = tmp_path_factory.mktemp("source")
     env = env_for(data)
-    fangfan(env, "migrate", "--no-input", "-v", "0")
-    fangfan(env, "generate", str(data / "input"), "--county", COUNTY, "--households", "300", "--seed", "3")
-    fangfan(env, "import", str(data / "input"), "-v", "0")
+    county_database(env, data, COUNTY, 300, 3)
     fangfan(env, "screen", "--as-of", "2026-06-30", "-v", "0")
     return env, data / "fangfan.sqlite3"
 
@@ -144,9 +142,7 @@ def pg_databases():
 def test_it_restores_a_postgresql_backup_into_an_empty_database_row_for_row(pg_databases, tmp_path):
     src, dst = pg_databases
     env = env_for(tmp_path, DATABASE_URL=src)
-    fangfan(env, "migrate", "--no-input", "-v", "0")
-    fangfan(env, "generate", str(tmp_path / "input"), "--county", COUNTY, "--households", "200", "--seed", "4")
-    fangfan(env, "import", str(tmp_path / "input"), "-v", "0")
+    county_database(env, tmp_path, COUNTY, 200, 4)
     fangfan(env, "screen", "--as-of", "2026-06-30", "-v", "0")
     backup = tmp_path / "pg.dump"
     assert "已备份 postgresql 数据库" in fangfan(env, "backup", str(backup)).stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ops.helpers import ROOT, env_for, fangfan
+from tests.ops.helpers import ROOT, county_database, env_for, fangfan
 
 COUNTY = "341225"
 DUMP = """
@@ -26,9 +26,7 @@ print("children" if calls else "django")
 def county(tmp_path_factory):
     data = tmp_path_factory.mktemp("child-reads")
     env = env_for(data)
-    fangfan(env, "migrate", "--no-input", "-v", "0")
-    fangfan(env, "generate", str(data / "input"), "--county", COUNTY, "--households", "1500", "--seed", "3")
-    fangfan(env, "import", str(data / "input"), "-v", "0")
+    county_database(env, data, COUNTY, 1500, 3)
     return env, data
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.helpers import ROOT, command, count, env_for, fangfan, sqlite_tables
+from tests.ops.helpers import ROOT, command, count, county_database, env_for, fangfan, sqlite_tables
 
 COUNTY = "341225"
 TABLES = ("registry_household", "registry_member", "regions_region", "registry_importbatch", "audit_auditevent",
@@ -74,8 +74,7 @@ def county(tmp_path_factory):
     # The screening reads its registry in child processes (as for a county of 20,000 households and
     # more): a killed run and its rerun must leave the file sound.
     env = env_for(data, FANGFAN_CHILD_READ_HOUSEHOLDS="0")
-    fangfan(env, "migrate", "--no-input", "-v", "0")
-    fangfan(env, "generate", str(data / "input"), "--county", COUNTY, "--households", "4000", "--seed", "5")
+    county_database(env, data, COUNTY, 4000, 5, imported=False)
     return env, data, data / "fangfan.sqlite3"
 
 
