@@ -382,7 +382,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     # A dictionary column is sure unless one of its texts is bad (checked on the few texts).
     oks = {}
     for key, words in decoded.items():
-        bad_codes = words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("ok"))).to_series()
+        bad_codes = _codes_where(words, ~pl.col("ok"))
         if bad_codes.len():
             oks[key] = ~_codes(staged, key, words).is_in(bad_codes.implode())
     fast_present = [k for k in present if k not in decoded]
@@ -409,10 +409,7 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             words = decoded[key]
             codes = _codes(staged, key, words).gather(index)
             bad = pl.DataFrame([rows, words.get_column("t").gather(codes), words.get_column("e").gather(codes)])
-            for row, value, reason in bad.iter_rows():
-                if conv.multi_bad and reason.startswith("含有无效"):
-                    reason = cv.multi_reason(col, value)
-                problems.append(Problem(raw.label, row, raw.headers.get(key, col.zh), _masked(key, value), reason))
+            problems.extend(_bad_cells(raw, col, conv, bad.iter_rows()))
             continue
         redone = again.filter(pl.col(ROW).is_in(rows.implode())).select(
             ROW, key, conv.value.alias("__v"), conv.reason.alias("__e")
@@ -424,10 +421,8 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
             if born_part:  # their birth date from the value read again
                 born = redone.select(cv.id_birth_date(pl.col("__v"))).to_series()
                 staged = staged.with_columns(staged.get_column("__born").scatter(index, born))
-        for row, value, reason in redone.filter(pl.col("__e").is_not_null()).select(ROW, key, "__e").iter_rows():
-            if conv.multi_bad and reason.startswith("含有无效"):
-                reason = cv.multi_reason(col, value)
-            problems.append(Problem(raw.label, row, raw.headers.get(key, col.zh), _masked(key, value), reason))
+        bad = redone.filter(pl.col("__e").is_not_null()).select(ROW, key, "__e")
+        problems.extend(_bad_cells(raw, col, conv, bad.iter_rows()))
     # The streaming engine's frame has a chunk per batch (≈ 200 at 1M households), and Polars
     # makes the whole frame contiguous (all its 50 columns) for any select or filter by name on
     # it: 0.2-0.7 s each at 1M members. The kept columns are taken as they are instead (free) and
@@ -455,6 +450,15 @@ def _convert_table(raw: RawTable) -> tuple[_Checked, list[Problem]]:
     return _Checked(table, raw.label, raw.headers, raw.extra, typed, text), problems
 
 
+def _bad_cells(raw: RawTable, col, conv: cv.Converted, bad) -> Iterator[Problem]:
+    """The problems of bad cells, (row, stripped text, convert()'s reason) each; a multi-valued
+    cell's reason names its unknown items."""
+    for row, value, reason in bad:
+        if conv.multi_bad and reason.startswith("含有无效"):
+            reason = cv.multi_reason(col, value)
+        yield Problem(raw.label, row, raw.headers.get(col.key, col.zh), _masked(col.key, value), reason)
+
+
 def _decoded(col, categories: pl.Categories) -> pl.DataFrame:
     """convert() of each distinct text of a dictionary column, by physical code, plus a last
     row for the cells Polars left null (missing): t (stripped text, null when empty), v (value),
@@ -480,12 +484,15 @@ def _codes(staged: pl.DataFrame, key: str, words: pl.DataFrame) -> pl.Series:
     return staged.get_column(key).fill_null(words.height - 1)
 
 
+def _codes_where(words: pl.DataFrame, condition: pl.Expr) -> pl.Series:
+    """The codes (row numbers) of a dictionary column's texts that meet `condition`."""
+    return words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(condition)).to_series()
+
+
 def _filled(decoded: dict[str, pl.DataFrame]) -> list[pl.Expr]:
     """Whether each dictionary column's cell (a code in staged) has text besides whitespace."""
     return [
-        pl.col(key).fill_null(words.height - 1).is_in(
-            words.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(pl.col("filled"))).to_series().implode()
-        )
+        pl.col(key).fill_null(words.height - 1).is_in(_codes_where(words, pl.col("filled")).implode())
         for key, words in decoded.items()
     ]
 
