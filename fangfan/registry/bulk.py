@@ -7,13 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import sqlite3
 from pathlib import Path
 
 import polars as pl
 from django.db import connection
 
+from fangfan.registry.sqlite_arrow import MMAP_BYTES
+
 _CHUNK_ROWS = 50_000
-_SQLITE_MMAP = 1 << 30
+_SQLITE_MMAP = MMAP_BYTES  # the same for Django's connection and the child readers
 
 
 def _sqlite_rows(frame: pl.DataFrame) -> list[tuple]:
@@ -134,7 +137,11 @@ _QMARK = re.compile(r"(?<!%)%s")
 def child_read_possible() -> bool:
     """Whether fetch_frames can read in child processes: a SQLite database file outside a
     transaction (every row committed, so another connection sees them all)."""
-    return _sqlite_file() is not None and not connection.in_atomic_block
+    return _child_read_file() is not None
+
+
+def _child_read_file() -> Path | None:
+    return None if connection.in_atomic_block else _sqlite_file()
 
 
 def fetch_frames(
@@ -144,11 +151,12 @@ def fetch_frames(
     child_read_possible()): a child process per query reads it into Arrow with the ADBC SQLite
     driver (registry.sqlite_arrow), where Django's driver builds a Python tuple per row — a
     100,000-household county's registry 3.5 → 1.7 s. Costs a child's start-up (≈ 0.15 s)."""
-    if in_children and child_read_possible():
+    path = _child_read_file() if in_children else None
+    if path is not None:
         from fangfan.registry.sqlite_arrow import fetch_tables
 
         tables = fetch_tables(
-            _sqlite_file(),
+            path,
             [(_QMARK.sub("?", sql).replace("%%", "%"), [_sqlite_param(v) for v in params]) for sql, params, _ in queries],
         )
         if tables is not None:
@@ -168,16 +176,10 @@ def _sqlite_file() -> Path | None:
 
 
 def _sqlite_param(value):
-    # As Django's SQLite adapters write them.
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:  # stored as naive UTC
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    """A parameter as Django's cursor binds it: through the adapters Django's SQLite backend
+    registers with sqlite3 (dates and datetimes as ISO text, Decimal as text)."""
+    adapt = sqlite3.adapters.get((type(value), sqlite3.PrepareProtocol))
+    return adapt(value) if adapt is not None else value
 
 
 def _typed(rows: list[tuple], names: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:

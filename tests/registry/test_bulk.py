@@ -91,11 +91,22 @@ def test_it_reads_the_in_memory_test_database_through_django():
     assert not child_read_possible()
 
 
-def test_it_writes_parameters_for_a_child_as_django_stores_them():
+@pytest.mark.django_db
+def test_it_binds_parameters_for_a_child_as_djangos_cursor_binds_them():
+    import decimal
+    import sqlite3
+
+    from django.db import connection
+
+    import django.db.backends.sqlite3.base  # noqa: F401 — registers Django's adapters, as a SQLite connection does
     from fangfan.registry.bulk import _sqlite_param
 
     aware = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    values = (True, dt.date(2026, 4, 30), dt.datetime(2026, 12, 1, 0, 30), aware, decimal.Decimal("12.50"), "6109", 7, None)
 
-    assert [_sqlite_param(v) for v in (True, dt.date(2026, 4, 30), aware, "6109", 7)] == [
-        1, "2026-04-30", "2026-12-01 00:30:00", "6109", 7
-    ]
+    plain = sqlite3.connect(":memory:")
+    bound = [plain.execute("SELECT ?", [_sqlite_param(v)]).fetchone()[0] for v in values]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert bound == [cursor.execute("SELECT %s", [v]).fetchone()[0] for v in values]
+    assert bound == [1, "2026-04-30", "2026-12-01 00:30:00", "2026-12-01 08:30:00+08:00", "12.50", "6109", 7, None]
